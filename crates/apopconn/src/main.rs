@@ -1,0 +1,41 @@
+//! apopconn: log in with APOP (the password never travels) and say how many messages wait.
+//! The book's `apopconn.py` (Foundations of Python Network Programming, ch. 14), step by step.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use pop3_core::cli::{self, Tool};
+use pop3_core::{Client, Stream};
+
+const TOOL: Tool = Tool {
+    name: "apopconn",
+    version: env!("CARGO_PKG_VERSION"),
+    about:
+        "Log in to a POP3 server with APOP and say how many messages wait (the book's apopconn.py).",
+    notes: "\nAPOP is used only when the server's greeting carries a proper <...@...> timestamp.\n",
+};
+
+fn main() -> ExitCode {
+    cli::finish(&TOOL, run())
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let args = cli::parse_args(&TOOL); // if len(sys.argv) != 3: usage, exit(2)
+    let password = cli::read_password()?; // passwd = getpass.getpass()
+    let server = args.server();
+    let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
+    let outcome = session(&mut p, &args.username, &password); // try: ... else: ...
+    cli::quit(p, outcome).context(server) // finally: p.quit()
+}
+
+fn session(p: &mut Client<Stream>, username: &str, password: &str) -> pop3_core::Result<ExitCode> {
+    if let Err(e) = p.apop(username, password) {
+        return cli::login_failed(e); // print("Login failed:", e)
+    }
+    let status = p.stat()?;
+    println!(
+        "You have {} messages totaling {} bytes",
+        status.count, status.size
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! download_and_delete: for each message, show its headers, offer to print its text and to
+//! delete it. The book's `download-and-delete.py` (Foundations of Python Network Programming,
+//! ch. 14), step by step.
+
+mod message;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use pop3_core::cli::{self, Tool};
+use pop3_core::{Client, Stream};
+
+const TOOL: Tool = Tool {
+    name: "download_and_delete",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "Show each message in a POP3 mailbox and delete it on request (the book's download-and-delete.py).",
+    notes: "
+The answers to the [ny] questions are read from standard input, one line each:
+yes when the line starts with y or Y; anything else, or end of input, is no.
+Messages are deleted only when the session ends with QUIT.
+",
+};
+
+fn main() -> ExitCode {
+    cli::finish(&TOOL, run())
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let args = cli::parse_args(&TOOL); // if len(sys.argv) != 3: usage, exit(2)
+    let password = cli::read_password()?; // passwd = getpass.getpass()
+    let server = args.server();
+    let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
+    let outcome = session(&mut p, &args.username, &password); // try: ... else: ...
+    cli::quit(p, outcome).context(server) // finally: p.quit()
+}
+
+fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Result<ExitCode> {
+    if let Err(e) = p.login(user, password) {
+        return cli::login_failed(e); // print("Login failed:", e)
+    }
+    let rule = "-".repeat(72);
+    for listing in p.list()? {
+        let number = listing.number;
+        println!("Message {number} (size is {} bytes):", listing.size);
+        println!();
+        let headers = p.top(number, 0)?;
+        for (header, value) in message::summary(&headers) {
+            println!("{header}: {value}");
+        }
+        println!();
+        println!("Read this message [ny]?");
+        if cli::read_yes() {
+            let document = p.retr(number)?;
+            println!("{rule}");
+            for text in message::plain_texts(&document) {
+                println!("{text}");
+                println!("{rule}");
+            }
+        }
+        println!();
+        println!("Delete this message [ny]?");
+        if cli::read_yes() {
+            p.dele(number)?;
+            println!("Deleted.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,44 @@
+//! mailbox: log in and list every message with its size.
+//! The book's `mailbox.py` (Foundations of Python Network Programming, ch. 14), step by step.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use pop3_core::cli::{self, Tool};
+use pop3_core::{Client, Stream};
+
+const TOOL: Tool = Tool {
+    name: "mailbox",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "List the messages in a POP3 mailbox with their sizes (the book's mailbox.py).",
+    notes: "",
+};
+
+fn main() -> ExitCode {
+    cli::finish(&TOOL, run())
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let args = cli::parse_args(&TOOL); // if len(sys.argv) != 3: usage, exit(2)
+    let password = cli::read_password()?; // passwd = getpass.getpass()
+    let server = args.server();
+    let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
+    let outcome = session(&mut p, &args.username, &password); // try: ... else: ...
+    cli::quit(p, outcome).context(server) // finally: p.quit()
+}
+
+fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Result<ExitCode> {
+    if let Err(e) = p.login(user, password) {
+        return cli::login_failed(e); // print("Login failed:", e)
+    }
+    let mut none = true;
+    p.list_each(|listing| {
+        // for listing in listings: ...
+        none = false;
+        println!("Message {} has {} bytes", listing.number, listing.size);
+    })?;
+    if none {
+        println!("No messages");
+    }
+    Ok(ExitCode::SUCCESS)
+}

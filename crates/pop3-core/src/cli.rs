@@ -1,0 +1,390 @@
+//! Plumbing shared by the four command-line tools, so that each tool's `main.rs` holds only
+//! the steps of its book listing: arguments, password prompt, connection, QUIT, exit codes.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::{
+    Address, Client, Connector, Error, Result, Security, Stream, TlsConfig, DEFAULT_TIMEOUT,
+};
+
+/// What a tool says about itself in `--help` and `--version`.
+pub struct Tool {
+    /// The binary's name.
+    pub name: &'static str,
+    /// The version, from Cargo.
+    pub version: &'static str,
+    /// One line on what the tool does.
+    pub about: &'static str,
+    /// Extra paragraphs for `--help` (may be empty).
+    pub notes: &'static str,
+}
+
+/// The command line of every tool: `TOOL [options] hostname username`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    /// Where the server is.
+    pub address: Address,
+    /// The mailbox to log in to.
+    pub username: String,
+    /// Implicit TLS (default) or STLS.
+    pub security: Security,
+    /// An extra CA certificate file to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Connect, read and write timeout.
+    pub timeout: Duration,
+    /// Trace the protocol on stderr.
+    pub trace: bool,
+}
+
+impl Args {
+    /// The port to connect to: the one given, or the one the security mode implies.
+    pub fn port(&self) -> u16 {
+        self.address.port.unwrap_or(self.security.default_port())
+    }
+
+    /// `host:port` for messages.
+    pub fn server(&self) -> String {
+        Address {
+            port: Some(self.port()),
+            ..self.address.clone()
+        }
+        .to_string()
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    /// Run the tool.
+    Run(Args),
+    /// Print the help.
+    Help,
+    /// Print the version.
+    Version,
+}
+
+/// Parses the process's arguments; prints help, version or a usage error and exits as
+/// needed (exit 2 on a usage error, like the book's scripts).
+pub fn parse_args(tool: &Tool) -> Args {
+    match parse(std::env::args_os().skip(1), |name| std::env::var_os(name)) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            print!("{}", help(tool));
+            std::process::exit(0)
+        }
+        Ok(Parsed::Version) => {
+            println!("{} {}", tool.name, tool.version);
+            std::process::exit(0)
+        }
+        Err(UsageError::WrongCount) => {
+            eprintln!("usage: {} hostname username", tool.name);
+            std::process::exit(2)
+        }
+        Err(UsageError::Invalid(why)) => {
+            eprintln!("{}: {why}", tool.name);
+            eprintln!(
+                "usage: {} [options] hostname username (see --help)",
+                tool.name
+            );
+            std::process::exit(2)
+        }
+    }
+}
+
+/// Why a command line was refused.
+#[derive(Debug, PartialEq)]
+pub enum UsageError {
+    /// Not exactly two operands: the book's `usage:` line.
+    WrongCount,
+    /// A bad option or value.
+    Invalid(String),
+}
+
+/// Parses `arguments` (without the program name), reading defaults from `env`.
+pub fn parse(
+    arguments: impl IntoIterator<Item = OsString>,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> std::result::Result<Parsed, UsageError> {
+    use lexopt::prelude::*;
+    let invalid = |e: lexopt::Error| UsageError::Invalid(e.to_string());
+    let mut parser = lexopt::Parser::from_args(arguments);
+    let mut operands = Vec::new();
+    let mut security = Security::Tls;
+    let mut ca_file = env("POP3_CA_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let mut timeout = DEFAULT_TIMEOUT;
+    let mut trace = env("POP3_TRACE").is_some_and(|v| v == "1");
+    while let Some(arg) = parser.next().map_err(invalid)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Long("stls") => security = Security::StartTls,
+            Long("ca-file") => ca_file = Some(parser.value().map_err(invalid)?.into()),
+            Long("timeout") => {
+                let value = parser.value().map_err(invalid)?;
+                let seconds = value
+                    .to_str()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|&s| s > 0)
+                    .ok_or_else(|| {
+                        UsageError::Invalid(format!(
+                            "--timeout needs a whole number of seconds, got {value:?}"
+                        ))
+                    })?;
+                timeout = Duration::from_secs(seconds);
+            }
+            Long("trace") => trace = true,
+            Value(value) => operands.push(value),
+            _ => return Err(invalid(arg.unexpected())),
+        }
+    }
+    let [hostname, username]: [OsString; 2] =
+        operands.try_into().map_err(|_| UsageError::WrongCount)?;
+    let text = |value: OsString, what: &str| {
+        value
+            .into_string()
+            .map_err(|v| UsageError::Invalid(format!("the {what} {v:?} is not valid UTF-8")))
+    };
+    let address = text(hostname, "hostname")?
+        .parse::<Address>()
+        .map_err(|e| UsageError::Invalid(e.to_string()))?;
+    let username = text(username, "username")?;
+    if username.is_empty() {
+        return Err(UsageError::Invalid("the username is empty".into()));
+    }
+    Ok(Parsed::Run(Args {
+        address,
+        username,
+        security,
+        ca_file,
+        timeout,
+        trace,
+    }))
+}
+
+/// The `--help` text.
+pub fn help(tool: &Tool) -> String {
+    let Tool {
+        name,
+        version,
+        about,
+        notes,
+    } = tool;
+    let seconds = DEFAULT_TIMEOUT.as_secs();
+    format!(
+        "{name} {version}
+{about}
+
+usage: {name} [options] hostname username
+
+  hostname             the POP3 server: host, host:port, [ipv6] or [ipv6]:port
+  username             the mailbox to log in to; the password is asked for
+
+Options:
+      --stls           connect to plain POP3 (port 110) and upgrade with STLS;
+                       the default is POP3S, TLS from the start (port 995)
+      --ca-file FILE   also trust the CA certificates in FILE (PEM)
+      --timeout SECS   connect, read and write timeout (default: {seconds})
+      --trace          show the protocol exchange on stderr, passwords masked
+  -h, --help           show this help
+  -V, --version        show the version
+
+Environment:
+  POP3_CA_FILE         like --ca-file
+  POP3_TRACE           like --trace, when set to 1
+  SSL_CERT_FILE, SSL_CERT_DIR
+                       replace the system's trusted certificates
+
+The password is read without echo from the terminal, or as one line from
+standard input when that is not a terminal. TLS certificates are always
+verified.
+{notes}"
+    )
+}
+
+/// Asks for the password as Python's `getpass` does: without echo on a terminal; from a
+/// pipe, one line of standard input after a warning on stderr.
+pub fn read_password() -> io::Result<Zeroizing<String>> {
+    let password = if io::stdin().is_terminal() {
+        Zeroizing::new(rpassword::prompt_password("Password: ")?)
+    } else {
+        eprintln!("Warning: Password input may be echoed.");
+        eprint!("Password: ");
+        let mut line = Zeroizing::new(String::new());
+        if io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "no password given (end of input)",
+            ));
+        }
+        let end = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(end);
+        line
+    };
+    Ok(password)
+}
+
+/// Reads an answer to a `[ny]?` question from standard input: yes only when the line starts
+/// with `y` or `Y`. End of input, or input that cannot be read, is no: nothing is done
+/// that the user did not clearly ask for.
+pub fn read_yes() -> bool {
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer).is_ok() && answer.starts_with(['y', 'Y'])
+}
+
+/// Opens the session the arguments describe: verified TLS, implicit or by STLS.
+pub fn connect(args: &Args) -> Result<Client<Stream>> {
+    let connector = Connector {
+        security: args.security,
+        tls: TlsConfig::new(args.ca_file.as_deref())?,
+        timeout: args.timeout,
+        trace: args.trace,
+    };
+    connector.connect(&args.address.host, args.port())
+}
+
+/// Handles a failed login as the book does: a refusal by the server prints
+/// `Login failed: ...` on stdout and gives exit code 1; other errors go on.
+pub fn login_failed(error: Error) -> Result<ExitCode> {
+    match error {
+        Error::Server(_) | Error::ApopNotSupported => {
+            println!("Login failed: {error}");
+            Ok(ExitCode::from(1))
+        }
+        other => Err(other),
+    }
+}
+
+/// The book's `finally: p.quit()`: sends QUIT whenever the connection is still alive.
+/// After a successful session a failed QUIT is an error, as deletions happen only then.
+pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
+    match outcome {
+        Ok(code) => client.quit().map(|_| code),
+        Err(e) => {
+            if !e.connection_lost() {
+                let _ = client.quit();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Ends the process: prints an error as one line on stderr, naming the tool.
+pub fn finish(
+    tool: &Tool,
+    outcome: std::result::Result<ExitCode, impl std::fmt::Display>,
+) -> ExitCode {
+    let _ = io::stdout().flush();
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}: {e:#}", tool.name);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> std::result::Result<Parsed, UsageError> {
+        parse(words.iter().map(OsString::from), |_| None)
+    }
+
+    fn run_args(words: &[&str]) -> Args {
+        match parse_words(words) {
+            Ok(Parsed::Run(args)) => args,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_books_invocation() {
+        let args = run_args(&["mail.example.com", "brandon"]);
+        assert_eq!(args.address.host, "mail.example.com");
+        assert_eq!(args.username, "brandon");
+        assert_eq!(
+            (args.security, args.port(), args.trace),
+            (Security::Tls, 995, false)
+        );
+        assert_eq!(args.server(), "mail.example.com:995");
+        assert_eq!(args.timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn options() {
+        let args = run_args(&[
+            "--stls",
+            "--trace",
+            "--timeout",
+            "5",
+            "--ca-file",
+            "ca.pem",
+            "[::1]:1110",
+            "brandon",
+        ]);
+        assert_eq!(args.security, Security::StartTls);
+        assert_eq!(args.server(), "[::1]:1110");
+        assert_eq!(args.ca_file, Some(PathBuf::from("ca.pem")));
+        assert_eq!(args.timeout, Duration::from_secs(5));
+        assert!(args.trace);
+        assert_eq!(run_args(&["--stls", "localhost", "b"]).port(), 110);
+    }
+
+    #[test]
+    fn environment_defaults() {
+        let env = |name: &str| match name {
+            "POP3_CA_FILE" => Some(OsString::from("/tmp/ca.pem")),
+            "POP3_TRACE" => Some(OsString::from("1")),
+            _ => None,
+        };
+        let Ok(Parsed::Run(args)) = parse(["h", "u"].map(OsString::from), env) else {
+            panic!()
+        };
+        assert_eq!(args.ca_file, Some(PathBuf::from("/tmp/ca.pem")));
+        assert!(args.trace);
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse_words(&["--help"]), Ok(Parsed::Help));
+        assert_eq!(parse_words(&["h", "-V"]), Ok(Parsed::Version));
+        let tool = Tool {
+            name: "popconn",
+            version: "1.2.3",
+            about: "About.",
+            notes: "",
+        };
+        let text = help(&tool);
+        assert!(text
+            .starts_with("popconn 1.2.3\nAbout.\n\nusage: popconn [options] hostname username\n"));
+        assert!(text.contains("(default: 60)") && text.contains("POP3_CA_FILE"));
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(parse_words(&[]), Err(UsageError::WrongCount));
+        assert_eq!(parse_words(&["host"]), Err(UsageError::WrongCount));
+        assert_eq!(parse_words(&["a", "b", "c"]), Err(UsageError::WrongCount));
+        let invalid = |words: &[&str], needle: &str| match parse_words(words) {
+            Err(UsageError::Invalid(why)) => assert!(why.contains(needle), "{words:?}: {why}"),
+            other => panic!("{words:?} gave {other:?}"),
+        };
+        invalid(&["--bogus", "h", "u"], "--bogus");
+        invalid(&["--timeout", "0", "h", "u"], "whole number");
+        invalid(&["--timeout", "soon", "h", "u"], "whole number");
+        invalid(&["h", "u", "--ca-file"], "missing argument");
+        invalid(&["", "u"], "empty host name");
+        invalid(&["h", ""], "username is empty");
+        invalid(&["mail example.com", "u"], "spaces");
+        invalid(&["host:99999", "u"], "out of range");
+    }
+}

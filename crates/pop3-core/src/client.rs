@@ -1,0 +1,466 @@
+//! The POP3 client, layered like CPython's poplib: put line, get line, get response,
+//! get multi-line response, then one short method per command.
+
+use std::io::{self, Read, Write};
+
+use md5::{Digest, Md5};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result, ServerError};
+use crate::response::{self, Capabilities, ScanListing, Stat, UniqueId};
+
+/// The longest status or listing line accepted, terminator included. Message data lines
+/// have no limit: they are streamed.
+pub const MAX_LINE: usize = 8 * 1024;
+
+/// Size of the read buffer, the only memory a streamed RETR needs whatever the message size.
+const BUFFER_SIZE: usize = 64 * 1024;
+
+/// What the trace shows instead of a secret.
+const MASK: &str = "********";
+
+/// A POP3 session over any byte stream: a TCP or TLS connection, or a scripted stream in tests.
+///
+/// Created by reading the server's greeting. Each command is one method named after it.
+///
+/// ```
+/// use pop3_core::{Client, scripted::ScriptedStream};
+///
+/// let server = "+OK ready\r\n+OK\r\n+OK logged in\r\n+OK 2 320\r\n+OK bye\r\n";
+/// let mut client = Client::new(ScriptedStream::new(server))?;
+/// client.user("brandon")?;
+/// client.pass("abc123")?;
+/// let stat = client.stat()?;
+/// assert_eq!((stat.count, stat.size), (2, 320));
+/// client.quit()?;
+/// # Ok::<(), pop3_core::Error>(())
+/// ```
+pub struct Client<S> {
+    stream: S,
+    buffer: Box<[u8]>,
+    start: usize,
+    end: usize,
+    greeting: String,
+    trace: Option<Box<dyn Write + Send>>,
+}
+
+impl<S: Read + Write> Client<S> {
+    /// Starts a session on `stream`: reads the greeting, which must be `+OK`.
+    pub fn new(stream: S) -> Result<Self> {
+        Self::start(stream, None)
+    }
+
+    /// Like [`Client::new`], and writes every line exchanged (`C: ...` / `S: ...`) to `trace`,
+    /// with passwords and APOP digests masked.
+    pub fn with_trace(stream: S, trace: Box<dyn Write + Send>) -> Result<Self> {
+        Self::start(stream, Some(trace))
+    }
+
+    fn start(stream: S, trace: Option<Box<dyn Write + Send>>) -> Result<Self> {
+        let mut client = Client {
+            stream,
+            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            greeting: String::new(),
+            trace,
+        };
+        client.greeting = client.get_response()?;
+        Ok(client)
+    }
+
+    /// The server's greeting line, e.g. `+OK Dovecot ready.`
+    pub fn greeting(&self) -> &str {
+        &self.greeting
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    // ---- The line layer ----
+
+    /// Sends one command line. `traced` is what the trace shows (secrets masked).
+    /// A line break inside would let an argument inject commands, so it is refused.
+    fn put_line(&mut self, line: &str, traced: &str) -> Result<()> {
+        if line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            let verb = traced.split(' ').next().unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "refusing to send {verb}: an argument holds a line break or NUL"
+            )));
+        }
+        self.trace("C", traced);
+        // One write, so the command goes out in one packet (one TLS record); wiped after, as
+        // it may hold a password.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(line.len() + 2));
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        self.stream.write_all(&bytes)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Reads more bytes into the buffer. `false` at end of stream.
+    fn fill(&mut self) -> Result<bool> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buffer.len() {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        debug_assert!(
+            self.end < self.buffer.len(),
+            "buffer full: no line may be that long"
+        );
+        loop {
+            match self.stream.read(&mut self.buffer[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Makes at least `count` bytes available. `false` if the stream ended first.
+    fn fill_to(&mut self, count: usize) -> Result<bool> {
+        while self.end - self.start < count {
+            if !self.fill()? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads one line of at most [`MAX_LINE`] bytes, without its CRLF (or bare LF).
+    fn get_line(&mut self) -> Result<Vec<u8>> {
+        let mut searched = 0;
+        loop {
+            let pending = &self.buffer[self.start..self.end];
+            if let Some(i) = pending[searched..].iter().position(|&b| b == b'\n') {
+                let newline = searched + i;
+                let line = pending[..newline]
+                    .strip_suffix(b"\r")
+                    .unwrap_or(&pending[..newline]);
+                let line = line.to_vec();
+                self.start += newline + 1;
+                return Ok(line);
+            }
+            searched = pending.len();
+            if searched >= MAX_LINE {
+                return Err(Error::Protocol(format!(
+                    "the server sent a line longer than {MAX_LINE} bytes"
+                )));
+            }
+            if !self.fill()? {
+                return Err(closed("in the middle of a line"));
+            }
+        }
+    }
+
+    /// Reads a status line: `+OK ...` is returned whole, `-ERR ...` becomes [`Error::Server`].
+    fn get_response(&mut self) -> Result<String> {
+        let line = String::from_utf8_lossy(&self.get_line()?).into_owned();
+        self.trace("S", &line);
+        if line.starts_with("+OK") {
+            Ok(line)
+        } else if line.starts_with("-ERR") {
+            Err(Error::Server(ServerError::new(line)))
+        } else {
+            Err(Error::Protocol(format!(
+                "expected +OK or -ERR, got {:?}",
+                response::shorten(&line)
+            )))
+        }
+    }
+
+    /// Reads one line of a multi-line listing (LIST, UIDL, CAPA), dot-unstuffed;
+    /// `None` at the terminating `.`.
+    fn get_listing_line(&mut self) -> Result<Option<String>> {
+        let line = self.get_line()?;
+        if line == b"." {
+            self.trace("S", ".");
+            return Ok(None);
+        }
+        let line = line.strip_prefix(b".").unwrap_or(&line);
+        let line = String::from_utf8_lossy(line).into_owned();
+        self.trace("S", &line);
+        Ok(Some(line))
+    }
+
+    /// Streams multi-line message data into `out`, dot-unstuffed, line ends kept as sent,
+    /// until the terminating `.`. Lines of any length pass; memory stays one buffer.
+    /// Returns the number of octets written.
+    fn copy_data(&mut self, out: &mut dyn Write) -> Result<u64> {
+        let truncated = || closed("in the middle of a multi-line response");
+        let mut copied = 0u64;
+        let mut at_line_start = true;
+        loop {
+            if at_line_start {
+                // Up to three bytes tell the terminator (".\r\n" or ".\n") from a stuffed dot.
+                if !self.fill_to(1)? {
+                    return Err(truncated());
+                }
+                if self.buffer[self.start] == b'.' {
+                    if !self.fill_to(2)? {
+                        return Err(truncated());
+                    }
+                    let second = self.buffer[self.start + 1];
+                    let terminator_len = match second {
+                        b'\n' => Some(2),
+                        b'\r' if self.fill_to(3)? && self.buffer[self.start + 2] == b'\n' => {
+                            Some(3)
+                        }
+                        _ => None,
+                    };
+                    if let Some(len) = terminator_len {
+                        self.start += len;
+                        self.trace("S", &format!("[{copied} octets of message data]"));
+                        self.trace("S", ".");
+                        return Ok(copied);
+                    }
+                    self.start += 1;
+                }
+            }
+            if self.start == self.end && !self.fill()? {
+                return Err(truncated());
+            }
+            let pending = &self.buffer[self.start..self.end];
+            let (len, ends_line) = match pending.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (pending.len(), false),
+            };
+            out.write_all(&pending[..len])?;
+            copied += len as u64;
+            self.start += len;
+            at_line_start = ends_line;
+        }
+    }
+
+    /// A command with a one-line answer.
+    fn short_cmd(&mut self, line: &str) -> Result<String> {
+        self.put_line(line, line)?;
+        self.get_response()
+    }
+
+    /// A command with a multi-line listing answer; `each` gets every line.
+    fn listing_cmd(
+        &mut self,
+        line: &str,
+        mut each: impl FnMut(&str) -> Result<()>,
+    ) -> Result<String> {
+        let status = self.short_cmd(line)?;
+        let mut first_error = None;
+        while let Some(line) = self.get_listing_line()? {
+            // Read on to the end after a bad line, so the session stays in step.
+            if let Err(e) = each(&line) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(status),
+        }
+    }
+
+    fn trace(&mut self, side: &str, text: &str) {
+        if let Some(trace) = &mut self.trace {
+            // Server text may hold escape sequences: show them, never let them act.
+            let shown: String = text
+                .chars()
+                .flat_map(|c| {
+                    let escaped = c.is_control().then(|| c.escape_default());
+                    escaped
+                        .into_iter()
+                        .flatten()
+                        .chain((!c.is_control()).then_some(c))
+                })
+                .collect();
+            let _ = writeln!(trace, "{side}: {shown}");
+        }
+    }
+
+    // ---- Commands (RFC 1939, RFC 2449, RFC 2595) ----
+
+    /// USER: names the mailbox.
+    pub fn user(&mut self, name: &str) -> Result<String> {
+        self.short_cmd(&format!("USER {name}"))
+    }
+
+    /// PASS: the password, masked in the trace.
+    pub fn pass(&mut self, password: &str) -> Result<String> {
+        let line = Zeroizing::new(format!("PASS {password}"));
+        self.put_line(&line, &format!("PASS {MASK}"))?;
+        self.get_response()
+    }
+
+    /// USER then PASS.
+    pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
+        self.user(name)?;
+        self.pass(password)
+    }
+
+    /// APOP: logs in with the MD5 digest of the greeting's timestamp and the password, so the
+    /// password itself never travels. Refused when the greeting has no proper timestamp.
+    pub fn apop(&mut self, name: &str, password: &str) -> Result<String> {
+        let timestamp = response::apop_timestamp(&self.greeting)?.ok_or(Error::ApopNotSupported)?;
+        let digest = Md5::new()
+            .chain_update(timestamp.as_bytes())
+            .chain_update(password.as_bytes())
+            .finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.put_line(
+            &format!("APOP {name} {hex}"),
+            &format!("APOP {name} {MASK}"),
+        )?;
+        self.get_response()
+    }
+
+    /// STAT: number of messages and total size.
+    pub fn stat(&mut self) -> Result<Stat> {
+        let line = self.short_cmd("STAT")?;
+        response::parse_stat(response::ok_text(&line))
+    }
+
+    /// LIST: every message's number and size, in ascending order.
+    pub fn list(&mut self) -> Result<Vec<ScanListing>> {
+        let mut listings = Vec::new();
+        self.list_each(|listing| listings.push(listing))?;
+        Ok(listings)
+    }
+
+    /// LIST, handing each listing to `each` as it arrives, so memory does not grow with the
+    /// mailbox. Numbers out of order or repeated are a protocol error.
+    pub fn list_each(&mut self, mut each: impl FnMut(ScanListing)) -> Result<()> {
+        let mut previous = 0;
+        self.listing_cmd("LIST", |line| {
+            let listing = response::parse_scan_listing(line)?;
+            if listing.number <= previous {
+                return Err(Error::Protocol(format!(
+                    "LIST numbers out of order or repeated: {} after {previous}",
+                    listing.number
+                )));
+            }
+            previous = listing.number;
+            each(listing);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// LIST n: one message's size.
+    pub fn list_one(&mut self, number: u32) -> Result<ScanListing> {
+        let line = self.short_cmd(&format!("LIST {number}"))?;
+        response::parse_scan_listing(response::ok_text(&line))
+    }
+
+    /// RETR: the whole message, line ends as sent (CRLF).
+    pub fn retr(&mut self, number: u32) -> Result<Vec<u8>> {
+        let mut message = Vec::new();
+        self.retr_to(number, &mut message)?;
+        Ok(message)
+    }
+
+    /// RETR, writing the message into `out` as it arrives; returns its size in octets.
+    pub fn retr_to(&mut self, number: u32, out: &mut dyn Write) -> Result<u64> {
+        self.short_cmd(&format!("RETR {number}"))?;
+        self.copy_data(out)
+    }
+
+    /// TOP: the headers, a blank line and the first `lines` lines of the body.
+    pub fn top(&mut self, number: u32, lines: u32) -> Result<Vec<u8>> {
+        let mut message = Vec::new();
+        self.top_to(number, lines, &mut message)?;
+        Ok(message)
+    }
+
+    /// TOP, writing into `out` as it arrives; returns the octets written.
+    pub fn top_to(&mut self, number: u32, lines: u32, out: &mut dyn Write) -> Result<u64> {
+        self.short_cmd(&format!("TOP {number} {lines}"))?;
+        self.copy_data(out)
+    }
+
+    /// DELE: marks a message as deleted; the server removes it only at QUIT.
+    pub fn dele(&mut self, number: u32) -> Result<String> {
+        self.short_cmd(&format!("DELE {number}"))
+    }
+
+    /// NOOP: keeps the connection alive.
+    pub fn noop(&mut self) -> Result<String> {
+        self.short_cmd("NOOP")
+    }
+
+    /// RSET: unmarks every message marked as deleted.
+    pub fn rset(&mut self) -> Result<String> {
+        self.short_cmd("RSET")
+    }
+
+    /// UIDL: every message's unique id.
+    pub fn uidl(&mut self) -> Result<Vec<UniqueId>> {
+        let mut ids = Vec::new();
+        self.listing_cmd("UIDL", |line| {
+            ids.push(response::parse_unique_id(line)?);
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+
+    /// UIDL n: one message's unique id.
+    pub fn uidl_one(&mut self, number: u32) -> Result<UniqueId> {
+        let line = self.short_cmd(&format!("UIDL {number}"))?;
+        response::parse_unique_id(response::ok_text(&line))
+    }
+
+    /// CAPA (RFC 2449): what the server supports.
+    pub fn capa(&mut self) -> Result<Capabilities> {
+        let mut lines = Vec::new();
+        self.listing_cmd("CAPA", |line| {
+            lines.push(line.to_owned());
+            Ok(())
+        })?;
+        Ok(Capabilities::from_lines(lines))
+    }
+
+    /// QUIT: ends the session; in the transaction state the server now removes the
+    /// messages marked as deleted.
+    pub fn quit(mut self) -> Result<String> {
+        self.short_cmd("QUIT")
+    }
+
+    /// STLS (RFC 2595): asks to start TLS, then hands the raw stream to `upgrade`, which
+    /// performs the handshake. Bytes the server sent before the handshake are discarded:
+    /// nothing outside TLS may be trusted (curl's CVE-2021-22947 was keeping them).
+    pub fn stls_with<T: Read + Write>(
+        mut self,
+        upgrade: impl FnOnce(S) -> Result<T>,
+    ) -> Result<Client<T>> {
+        self.short_cmd("STLS")?;
+        let injected = self.end - self.start;
+        if injected > 0 {
+            self.trace(
+                "S",
+                &format!("[{injected} bytes sent before the TLS handshake, discarded]"),
+            );
+        }
+        Ok(Client {
+            stream: upgrade(self.stream)?,
+            buffer: self.buffer,
+            start: 0,
+            end: 0,
+            greeting: self.greeting,
+            trace: self.trace,
+        })
+    }
+}
+
+fn closed(when: &str) -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the server closed the connection {when}"),
+    ))
+}

@@ -1,0 +1,199 @@
+//! The one error type of the library.
+
+use std::fmt;
+use std::io;
+
+/// Everything that can go wrong talking to a POP3 server.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The network or the operating system failed (connection refused, reset, closed...).
+    Io(io::Error),
+    /// The TLS layer failed: handshake, certificate not trusted, name mismatch.
+    Tls(rustls::Error),
+    /// The server answered `-ERR`.
+    Server(ServerError),
+    /// The server broke the protocol: a malformed, unexpected or oversized answer.
+    Protocol(String),
+    /// The server did not answer (or accept data) within the configured timeout.
+    Timeout,
+    /// APOP was asked for, but the greeting carries no timestamp: the server does not offer it.
+    ApopNotSupported,
+    /// The caller asked for something that cannot be done safely or at all
+    /// (bad address, unusable CA file, a secret holding a line break, ...).
+    Usage(String),
+}
+
+/// A `-ERR` answer: the whole status line and its RFC 2449 response code, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    line: String,
+}
+
+impl ServerError {
+    /// Wraps a status line that starts with `-ERR`.
+    pub(crate) fn new(line: String) -> Self {
+        ServerError { line }
+    }
+
+    /// The status line as the server sent it, e.g. `-ERR [AUTH] Authentication failed.`
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The response code of RFC 2449 (`AUTH`, `IN-USE`, `SYS/TEMP`, ...), without brackets.
+    pub fn code(&self) -> Option<&str> {
+        let rest = self.line.strip_prefix("-ERR ")?.strip_prefix('[')?;
+        let end = rest.find(']')?;
+        Some(&rest[..end])
+    }
+
+    /// The human-readable text after `-ERR` and the response code.
+    pub fn text(&self) -> &str {
+        let rest = self
+            .line
+            .strip_prefix("-ERR")
+            .unwrap_or(&self.line)
+            .trim_start();
+        match (rest.starts_with('['), rest.find(']')) {
+            (true, Some(end)) => rest[end + 1..].trim_start(),
+            _ => rest,
+        }
+    }
+}
+
+impl Error {
+    /// Whether the connection is gone or unusable (network, TLS or timeout failure), so that
+    /// sending QUIT would be pointless or would wait for another timeout.
+    pub fn connection_lost(&self) -> bool {
+        matches!(self, Error::Io(_) | Error::Tls(_) | Error::Timeout)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => io_message(e, f),
+            Error::Tls(e) => tls_message(e, f),
+            Error::Server(e) => f.write_str(e.line()),
+            Error::Protocol(what) => write!(f, "protocol error: {what}"),
+            Error::Timeout => f.write_str("timed out waiting for the server"),
+            // Worded as poplib words it, so the tools print the book's line.
+            Error::ApopNotSupported => f.write_str("-ERR APOP not supported by server"),
+            Error::Usage(what) => f.write_str(what),
+        }
+    }
+}
+
+fn io_message(e: &io::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if e.get_ref().is_some() {
+        return write!(f, "{e}");
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => f.write_str("the server closed the connection"),
+        io::ErrorKind::ConnectionRefused => f.write_str("connection refused"),
+        io::ErrorKind::ConnectionReset => f.write_str("connection reset by the server"),
+        _ => write!(f, "{e}"),
+    }
+}
+
+fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => f.write_str(
+            "TLS: certificate not trusted (unknown issuer); pass the server's CA with --ca-file",
+        ),
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            f.write_str("TLS: the server's certificate has expired")
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => {
+            write!(f, "TLS: host name mismatch: {e}")
+        }
+        _ => write!(f, "TLS: {e}"),
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Sorts I/O errors: timeouts and TLS failures travel inside `io::Error`
+    /// (rustls' `StreamOwned` wraps its own errors that way).
+    fn from(e: io::Error) -> Self {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            return Error::Timeout;
+        }
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            let inner = e.into_inner().expect("checked above");
+            return Error::Tls(*inner.downcast::<rustls::Error>().expect("checked above"));
+        }
+        Error::Io(e)
+    }
+}
+
+impl From<rustls::Error> for Error {
+    fn from(e: rustls::Error) -> Self {
+        Error::Tls(e)
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_with_code() {
+        let e = ServerError::new("-ERR [AUTH] Authentication failed.".into());
+        assert_eq!(e.code(), Some("AUTH"));
+        assert_eq!(e.text(), "Authentication failed.");
+        assert_eq!(
+            Error::Server(e).to_string(),
+            "-ERR [AUTH] Authentication failed."
+        );
+    }
+
+    #[test]
+    fn server_error_with_hierarchical_code() {
+        let e = ServerError::new("-ERR [SYS/TEMP] try later".into());
+        assert_eq!(e.code(), Some("SYS/TEMP"));
+        assert_eq!(e.text(), "try later");
+    }
+
+    #[test]
+    fn server_error_without_code() {
+        let e = ServerError::new("-ERR no such message".into());
+        assert_eq!(e.code(), None);
+        assert_eq!(e.text(), "no such message");
+        let bare = ServerError::new("-ERR".into());
+        assert_eq!(bare.code(), None);
+        assert_eq!(bare.text(), "");
+    }
+
+    #[test]
+    fn timeouts_and_tls_errors_are_sorted_out_of_io() {
+        let timeout = io::Error::new(io::ErrorKind::WouldBlock, "x");
+        assert!(matches!(Error::from(timeout), Error::Timeout));
+        let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
+        assert!(matches!(Error::from(tls), Error::Tls(_)));
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            Error::from(eof).to_string(),
+            "the server closed the connection"
+        );
+    }
+}

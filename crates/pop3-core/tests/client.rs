@@ -1,0 +1,362 @@
+//! Every command, response form and error of the protocol layer, against scripted streams.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use pop3_core::scripted::ScriptedStream;
+use pop3_core::{Client, Error, ScanListing, Stat};
+
+const GREETING: &str = "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
+
+/// Runs `session` against a server sending `replies` after the greeting, once whole and
+/// once one byte per read, and returns what the client wrote.
+fn run<T: PartialEq + std::fmt::Debug>(
+    replies: &str,
+    session: impl Fn(&mut Client<ScriptedStream>) -> pop3_core::Result<T>,
+) -> (T, String) {
+    let script = format!("{GREETING}{replies}");
+    let mut outcomes = Vec::new();
+    for chunk in [usize::MAX, 1] {
+        let mut client = Client::new(ScriptedStream::new(&script).in_chunks_of(chunk)).unwrap();
+        let value = session(&mut client).unwrap();
+        outcomes.push((value, client.get_ref().written_text()));
+    }
+    let second = outcomes.pop().unwrap();
+    let first = outcomes.pop().unwrap();
+    assert_eq!(
+        first, second,
+        "byte-by-byte reads must give the same result"
+    );
+    first
+}
+
+fn failing(
+    replies: &str,
+    session: impl Fn(&mut Client<ScriptedStream>) -> pop3_core::Result<()>,
+) -> Error {
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    session(&mut client).expect_err("the session must fail")
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[test]
+fn greeting_is_kept() {
+    let client = Client::new(ScriptedStream::new(GREETING)).unwrap();
+    assert_eq!(client.greeting(), GREETING.trim_end());
+}
+
+#[test]
+fn bad_greetings() {
+    let err = Client::new(ScriptedStream::new("-ERR [SYS/TEMP] busy\r\n"))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, Error::Server(e) if e.code() == Some("SYS/TEMP")),
+        "{err}"
+    );
+    let err = Client::new(ScriptedStream::new("* OK IMAP4rev1\r\n"))
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Protocol(_)), "{err}");
+    let err = Client::new(ScriptedStream::new("")).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "the server closed the connection in the middle of a line"
+    );
+    let err = Client::new(ScriptedStream::new("+OK hal")).err().unwrap();
+    assert!(matches!(err, Error::Io(_)), "{err}");
+}
+
+#[test]
+fn user_and_pass() {
+    let (reply, written) = run("+OK\r\n+OK maildrop locked\r\n", |c| {
+        c.login("brandon", "abc123")
+    });
+    assert_eq!(reply, "+OK maildrop locked");
+    assert_eq!(written, "USER brandon\r\nPASS abc123\r\n");
+}
+
+#[test]
+fn login_failure_carries_the_response_code() {
+    let err = failing("+OK\r\n-ERR [AUTH] Authentication failed.\r\n", |c| {
+        c.login("brandon", "wrong").map(drop)
+    });
+    let Error::Server(e) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(e.code(), Some("AUTH"));
+    assert_eq!(err.to_string(), "-ERR [AUTH] Authentication failed.");
+}
+
+#[test]
+fn apop_sends_the_rfc_1939_digest() {
+    let (_, written) = run("+OK\r\n", |c| c.apop("mrose", "tanstaaf"));
+    assert_eq!(written, "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+}
+
+#[test]
+fn apop_without_timestamp_is_refused_unsent() {
+    let mut client = Client::new(ScriptedStream::new("+OK ready\r\n")).unwrap();
+    let err = client.apop("brandon", "abc123").unwrap_err();
+    assert!(matches!(err, Error::ApopNotSupported));
+    assert_eq!(err.to_string(), "-ERR APOP not supported by server");
+    assert!(client.get_ref().written.is_empty());
+}
+
+#[test]
+fn apop_with_malformed_timestamp_is_refused_unsent() {
+    let mut client = Client::new(ScriptedStream::new("+OK ready <no-at-sign>\r\n")).unwrap();
+    let err = client.apop("brandon", "abc123").unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err}");
+    assert!(client.get_ref().written.is_empty());
+}
+
+#[test]
+fn stat() {
+    let (stat, written) = run("+OK 2 320\r\n", |c| c.stat());
+    assert_eq!(
+        stat,
+        Stat {
+            count: 2,
+            size: 320
+        }
+    );
+    assert_eq!(written, "STAT\r\n");
+    let err = failing("+OK two 320\r\n", |c| c.stat().map(drop));
+    assert!(matches!(err, Error::Protocol(_)), "{err}");
+}
+
+#[test]
+fn list_all_and_one() {
+    let (listings, written) = run(
+        "+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n",
+        |c| c.list(),
+    );
+    let expected = [
+        ScanListing {
+            number: 1,
+            size: 120,
+        },
+        ScanListing {
+            number: 2,
+            size: 200,
+        },
+    ];
+    assert_eq!(listings, expected);
+    assert_eq!(written, "LIST\r\n");
+    let (one, written) = run("+OK 2 200\r\n", |c| c.list_one(2));
+    assert_eq!(
+        one,
+        ScanListing {
+            number: 2,
+            size: 200
+        }
+    );
+    assert_eq!(written, "LIST 2\r\n");
+    let (empty, _) = run("+OK\r\n.\r\n", |c| c.list());
+    assert!(empty.is_empty());
+}
+
+#[test]
+fn list_refuses_disorder_but_stays_in_step() {
+    let mut client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}+OK\r\n1 10\r\n1 10\r\n2 x\r\n.\r\n+OK 1 10\r\n"
+    )))
+    .unwrap();
+    let err = client.list().unwrap_err();
+    assert!(
+        err.to_string().contains("out of order or repeated"),
+        "{err}"
+    );
+    assert_eq!(client.stat().unwrap(), Stat { count: 1, size: 10 });
+}
+
+#[test]
+fn retr_unstuffs_dots_and_keeps_line_ends() {
+    let replies = "+OK 120 octets\r\nSubject: x\r\n\r\n..dot\r\n\r\n...\r\nend\r\n.\r\n";
+    let (message, written) = run(replies, |c| c.retr(1));
+    assert_eq!(message, b"Subject: x\r\n\r\n.dot\r\n\r\n..\r\nend\r\n");
+    assert_eq!(written, "RETR 1\r\n");
+}
+
+#[test]
+fn retr_to_streams_and_counts_octets() {
+    let (octets, _) = run("+OK\r\nabc\r\n.\r\n", |c| {
+        let mut out = Vec::new();
+        let n = c.retr_to(3, &mut out)?;
+        assert_eq!(out, b"abc\r\n");
+        Ok(n)
+    });
+    assert_eq!(octets, 5);
+}
+
+#[test]
+fn retr_accepts_bare_lf_and_lone_cr() {
+    let (message, _) = run("+OK\r\nline one\nhalf\rway\n..x\n.\n", |c| c.retr(1));
+    assert_eq!(message, b"line one\nhalf\rway\n.x\n");
+}
+
+#[test]
+fn retr_passes_a_one_megabyte_line_and_binary_bytes() {
+    let long = "x".repeat(1 << 20);
+    let replies = format!("+OK\r\n{long}\r\n\u{0}\u{ff}\r\n.\r\n");
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    let message = client.retr(1).unwrap();
+    assert_eq!(message.len(), long.len() + 2 + "\u{0}\u{ff}\r\n".len());
+}
+
+#[test]
+fn retr_cut_before_the_final_dot_is_an_error() {
+    for cut in ["+OK\r\nabc\r\n", "+OK\r\nabc", "+OK\r\n.", "+OK\r\n.\r"] {
+        let err = failing(cut, |c| c.retr(1).map(drop));
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection in the middle of a multi-line response",
+            "{cut:?}"
+        );
+    }
+}
+
+#[test]
+fn status_line_over_the_limit_is_an_error() {
+    let huge = format!("+OK {}\r\n", "x".repeat(1 << 20));
+    let err = failing(&huge, |c| c.noop().map(drop));
+    assert!(err.to_string().contains("longer than 8192 bytes"), "{err}");
+}
+
+#[test]
+fn top() {
+    let (headers, written) = run("+OK\r\nFrom: a@example.com\r\n\r\n.\r\n", |c| c.top(1, 0));
+    assert_eq!(headers, b"From: a@example.com\r\n\r\n");
+    assert_eq!(written, "TOP 1 0\r\n");
+}
+
+#[test]
+fn dele_noop_rset() {
+    let (replies, written) = run("+OK marked\r\n+OK\r\n+OK reset\r\n", |c| {
+        Ok((c.dele(1)?, c.noop()?, c.rset()?))
+    });
+    assert_eq!(
+        replies,
+        ("+OK marked".into(), "+OK".into(), "+OK reset".into())
+    );
+    assert_eq!(written, "DELE 1\r\nNOOP\r\nRSET\r\n");
+    let err = failing("-ERR Message is deleted.\r\n", |c| c.retr(1).map(drop));
+    assert!(matches!(err, Error::Server(_)), "{err}");
+}
+
+#[test]
+fn uidl_all_and_one() {
+    let (ids, written) = run(
+        "+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n",
+        |c| c.uidl(),
+    );
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[1].uid, "QhdPYR:00WBw1Ph7x7");
+    assert_eq!(written, "UIDL\r\n");
+    let (one, written) = run("+OK 2 QhdPYR:00WBw1Ph7x7\r\n", |c| c.uidl_one(2));
+    assert_eq!((one.number, one.uid.as_str()), (2, "QhdPYR:00WBw1Ph7x7"));
+    assert_eq!(written, "UIDL 2\r\n");
+}
+
+#[test]
+fn capa() {
+    let (caps, written) = run(
+        "+OK\r\nTOP\r\nUIDL\r\nSTLS\r\nSASL PLAIN LOGIN\r\n.\r\n",
+        |c| c.capa(),
+    );
+    assert!(caps.has("STLS") && caps.has("uidl"));
+    assert_eq!(caps.arguments("SASL"), ["PLAIN", "LOGIN"]);
+    assert_eq!(written, "CAPA\r\n");
+}
+
+#[test]
+fn quit() {
+    let client = Client::new(ScriptedStream::new(format!("{GREETING}+OK bye\r\n"))).unwrap();
+    assert_eq!(client.quit().unwrap(), "+OK bye");
+    let client = Client::new(ScriptedStream::new(GREETING)).unwrap();
+    assert!(matches!(client.quit().unwrap_err(), Error::Io(_)));
+}
+
+#[test]
+fn stls_discards_bytes_sent_before_the_handshake() {
+    let client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}+OK Begin TLS\r\n+OK 66 6666\r\n"
+    )))
+    .unwrap();
+    let mut upgraded = client
+        .stls_with(|plain| {
+            assert_eq!(plain.written_text(), "STLS\r\n");
+            Ok(ScriptedStream::new("+OK 1 10\r\n"))
+        })
+        .unwrap();
+    assert_eq!(upgraded.stat().unwrap(), Stat { count: 1, size: 10 });
+}
+
+#[test]
+fn stls_refused() {
+    let client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}-ERR no TLS here\r\n"
+    )))
+    .unwrap();
+    let err = client.stls_with(Ok).err().unwrap();
+    assert_eq!(err.to_string(), "-ERR no TLS here");
+}
+
+#[test]
+fn line_breaks_in_arguments_are_refused_before_sending() {
+    let mut client = Client::new(ScriptedStream::new(GREETING)).unwrap();
+    let err = client.user("brandon\r\nDELE 1").unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    let err = client.pass("abc\n123").unwrap_err();
+    assert!(
+        !err.to_string().contains("abc"),
+        "the password leaked: {err}"
+    );
+    assert!(client.get_ref().written.is_empty());
+}
+
+#[test]
+fn trace_masks_secrets_and_escapes_control_characters() {
+    let trace = SharedBuf::default();
+    let script = format!("{GREETING}+OK\r\n+OK \u{1b}]0;owned\u{7}\r\n+OK\r\n+OK\r\nabc\r\n.\r\n");
+    let mut client =
+        Client::with_trace(ScriptedStream::new(script), Box::new(trace.clone())).unwrap();
+    client.login("brandon", "abc123").unwrap();
+    client.apop("brandon", "abc123").unwrap();
+    client.retr(1).unwrap();
+    let text = trace.text();
+    assert!(!text.contains("abc123"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    let expected = [
+        "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>",
+        "C: USER brandon",
+        "S: +OK",
+        "C: PASS ********",
+        "S: +OK \\u{1b}]0;owned\\u{7}",
+        "C: APOP brandon ********",
+        "S: +OK",
+        "C: RETR 1",
+        "S: +OK",
+        "S: [5 octets of message data]",
+        "S: .",
+    ];
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+}

@@ -1,0 +1,40 @@
+//! popconn: log in with USER and PASS and say how many messages wait.
+//! The book's `popconn.py` (Foundations of Python Network Programming, ch. 14), step by step.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use pop3_core::cli::{self, Tool};
+use pop3_core::{Client, Stream};
+
+const TOOL: Tool = Tool {
+    name: "popconn",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "Log in to a POP3 server and say how many messages wait (the book's popconn.py).",
+    notes: "",
+};
+
+fn main() -> ExitCode {
+    cli::finish(&TOOL, run())
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let args = cli::parse_args(&TOOL); // if len(sys.argv) != 3: usage, exit(2)
+    let password = cli::read_password()?; // passwd = getpass.getpass()
+    let server = args.server();
+    let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
+    let outcome = session(&mut p, &args.username, &password); // try: ... else: ...
+    cli::quit(p, outcome).context(server) // finally: p.quit()
+}
+
+fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Result<ExitCode> {
+    if let Err(e) = p.login(user, password) {
+        return cli::login_failed(e); // print("Login failed:", e)
+    }
+    let status = p.stat()?;
+    println!(
+        "You have {} messages totaling {} bytes",
+        status.count, status.size
+    );
+    Ok(ExitCode::SUCCESS)
+}
