@@ -1,0 +1,224 @@
+//! The playground: a local stand-in for the book's `mail.example.com`, with user `brandon`
+//! (password `abc123`), a mailbox restored at every start, POP3 with STLS and POP3S, and a
+//! fresh certificate authority each time.
+//!
+//! It runs real Dovecot when installed, or the built-in server. `cargo xtask playground` is
+//! a thin command line over this library, and the tools' end-to-end tests start their
+//! servers through it.
+
+pub mod builtin;
+pub mod certs;
+pub mod dovecot;
+pub mod mailbox;
+pub mod terminal;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use builtin::BuiltinServer;
+use certs::{CertFiles, CertSpec};
+use dovecot::Dovecot;
+
+/// The playground's user, as in the book's session.
+pub const USER: &str = "brandon";
+/// The user's password, as in the book's session.
+pub const PASSWORD: &str = "abc123";
+
+/// Which server plays `mail.example.com`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// Real Dovecot, the reference server.
+    Dovecot,
+    /// The built-in server of this crate.
+    Builtin,
+}
+
+impl ServerKind {
+    /// Dovecot when it is installed, else the built-in server.
+    pub fn best_available() -> Self {
+        if dovecot::installed() {
+            ServerKind::Dovecot
+        } else {
+            ServerKind::Builtin
+        }
+    }
+}
+
+impl FromStr for ServerKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "dovecot" => Ok(ServerKind::Dovecot),
+            "builtin" => Ok(ServerKind::Builtin),
+            _ => Err(format!(
+                "unknown server {text:?}: expected dovecot or builtin"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServerKind::Dovecot => "dovecot",
+            ServerKind::Builtin => "builtin",
+        })
+    }
+}
+
+/// How to start a playground.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Which server.
+    pub server: ServerKind,
+    /// The state directory (certificates, Maildir, server config); emptied at start.
+    pub dir: PathBuf,
+    /// Fixed `(pop3, pop3s)` ports, or `None` for free ports chosen at run time.
+    pub ports: Option<(u16, u16)>,
+    /// The server certificate to make.
+    pub certs: CertSpec,
+    /// The mailbox's messages, in order.
+    pub messages: Vec<Vec<u8>>,
+    /// Remove `dir` when the playground stops.
+    pub remove_dir: bool,
+}
+
+impl Options {
+    /// The sample mailbox in a fresh temporary directory on free ports: what tests use.
+    pub fn temporary(server: ServerKind) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "pop3-playground-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        Options {
+            server,
+            dir: std::env::temp_dir().join(name),
+            ports: None,
+            certs: CertSpec::default(),
+            messages: mailbox::SAMPLE_MESSAGES
+                .iter()
+                .map(|m| m.to_vec())
+                .collect(),
+            remove_dir: true,
+        }
+    }
+}
+
+/// A running playground; the server stops when it is dropped.
+pub struct Playground {
+    /// Which server runs.
+    pub server: ServerKind,
+    /// Plain POP3 port (STLS available).
+    pub pop3_port: u16,
+    /// POP3S port (implicit TLS).
+    pub pop3s_port: u16,
+    /// The certificate files; clients trust `certs.ca`.
+    pub certs: CertFiles,
+    /// The user's Maildir.
+    pub maildir: PathBuf,
+    dir: PathBuf,
+    remove_dir: bool,
+    /// The server process or threads, kept until the playground is dropped.
+    running: Option<Box<dyn Send>>,
+}
+
+impl Playground {
+    /// Starts a playground as `options` say.
+    pub fn start(options: Options) -> io::Result<Self> {
+        let dir = &options.dir;
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        fs::create_dir_all(dir)?;
+        let certs = certs::generate(&dir.join("tls"), &options.certs)?;
+        let home = dir.join("home");
+        let maildir = home.join("Maildir");
+        mailbox::write_maildir(&maildir, &options.messages)?;
+        let (running, pop3_port, pop3s_port) = match options.server {
+            ServerKind::Builtin => {
+                let (pop3, pop3s) = options.ports.unwrap_or((0, 0));
+                let pop3 = TcpListener::bind(("127.0.0.1", pop3))?;
+                let pop3s = TcpListener::bind(("127.0.0.1", pop3s))?;
+                let ports = (pop3.local_addr()?.port(), pop3s.local_addr()?.port());
+                let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs)?;
+                (Box::new(server) as Box<dyn Send>, ports.0, ports.1)
+            }
+            ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports)?,
+        };
+        Ok(Playground {
+            server: options.server,
+            pop3_port,
+            pop3s_port,
+            certs,
+            maildir,
+            dir: options.dir,
+            remove_dir: options.remove_dir,
+            running: Some(running),
+        })
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The messages the server's Maildir holds now, in mailbox order.
+    pub fn stored_messages(&self) -> io::Result<Vec<Vec<u8>>> {
+        mailbox::stored_messages(&self.maildir)
+    }
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        self.running.take();
+        if self.remove_dir {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Dovecot takes port numbers, not sockets: free ones are picked, and picked again should
+/// another process take one first.
+fn start_dovecot(
+    dir: &Path,
+    home: &Path,
+    certs: &CertFiles,
+    ports: Option<(u16, u16)>,
+) -> io::Result<(Box<dyn Send>, u16, u16)> {
+    let mut attempts = 0;
+    loop {
+        let (pop3, pop3s) = match ports {
+            Some(ports) => ports,
+            None => (free_port()?, free_port()?),
+        };
+        match Dovecot::start(dir, home, certs, pop3, pop3s) {
+            Ok(dovecot) => return Ok((Box::new(dovecot), pop3, pop3s)),
+            Err(e)
+                if ports.is_none()
+                    && attempts < 3
+                    && e.to_string().contains("Address already in use") =>
+            {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether this process runs as root (who may use ports 110 and 995).
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
