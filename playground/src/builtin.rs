@@ -32,6 +32,7 @@ pub struct BuiltinServer {
 }
 
 struct Shared {
+    apop: bool,
     maildir: PathBuf,
     tls: Arc<ServerConfig>,
     in_use: Mutex<bool>,
@@ -45,8 +46,10 @@ impl BuiltinServer {
         pop3s: TcpListener,
         maildir: &Path,
         certs: &CertFiles,
+        apop: bool,
     ) -> io::Result<Self> {
         let shared = Arc::new(Shared {
+            apop,
             maildir: maildir.to_owned(),
             tls: tls_config(certs)?,
             in_use: Mutex::new(false),
@@ -210,7 +213,11 @@ fn serve(tcp: TcpStream, implicit_tls: bool, shared: &Shared) -> io::Result<()> 
         timestamp,
         state: State::Authorization { user: None },
     };
-    session.reply(&format!("+OK POP3 playground ready. {}", session.timestamp));
+    let greeting = match shared.apop {
+        true => format!("+OK POP3 playground ready. {}", session.timestamp),
+        false => "+OK POP3 playground ready.".to_string(),
+    };
+    session.reply(&greeting);
     session.run()
 }
 
@@ -282,7 +289,7 @@ impl Session<'_> {
                     None => self.reply("-ERR No username given."),
                 }
             }
-            ("APOP", 2, false) => {
+            ("APOP", 2, false) if self.shared.apop => {
                 let expected = Md5::new()
                     .chain_update(self.timestamp.as_bytes())
                     .chain_update(PASSWORD.as_bytes())

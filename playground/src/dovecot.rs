@@ -37,13 +37,15 @@ struct Account {
 
 impl Dovecot {
     /// Writes a configuration under `dir` and starts Dovecot serving `home`'s Maildir
-    /// (`home/Maildir`) on the two ports of 127.0.0.1; returns once it greets.
+    /// (`home/Maildir`) on the two ports of 127.0.0.1, with or without APOP; returns once
+    /// it greets.
     pub fn start(
         dir: &Path,
         home: &Path,
         certs: &CertFiles,
         pop3_port: u16,
         pop3s_port: u16,
+        apop: bool,
     ) -> io::Result<Self> {
         if !installed() {
             return Err(io::Error::new(
@@ -69,12 +71,9 @@ impl Dovecot {
         let passwd = dir.join("passwd");
         fs::write(&passwd, format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"))?;
         let conf = dir.join("dovecot.conf");
-        fs::write(
-            &conf,
-            config(
-                root, &mail, &base_dir, &passwd, home, certs, pop3_port, pop3s_port,
-            ),
-        )?;
+        let ports = (pop3_port, pop3s_port);
+        let text = config(root, &mail, &base_dir, &passwd, home, certs, ports, apop);
+        fs::write(&conf, text)?;
         let log = fs::File::create(dir.join("dovecot.log"))?;
         let child = Command::new(DOVECOT)
             .arg("-F")
@@ -138,8 +137,8 @@ fn config(
     passwd: &Path,
     home: &Path,
     certs: &CertFiles,
-    pop3_port: u16,
-    pop3s_port: u16,
+    (pop3_port, pop3s_port): (u16, u16),
+    apop: bool,
 ) -> String {
     static INSTANCE: AtomicU32 = AtomicU32::new(0);
     let instance = format!(
@@ -178,7 +177,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = yes
-auth_mechanisms = plain login apop
+auth_mechanisms = plain login{apop}
 auth_failure_delay = 0
 first_valid_uid = {uid}
 last_valid_uid = {uid}
@@ -211,6 +210,8 @@ service anvil {{
 ",
         uid = mail.uid,
         gid = mail.gid,
+        // With APOP among the mechanisms, Dovecot puts a timestamp in its greeting.
+        apop = if apop { " apop" } else { "" },
     )
 }
 

@@ -11,6 +11,7 @@ pub mod certs;
 pub mod dovecot;
 pub mod mailbox;
 pub mod terminal;
+pub mod testing;
 
 use std::fmt;
 use std::fs;
@@ -85,6 +86,8 @@ pub struct Options {
     pub certs: CertSpec,
     /// The mailbox's messages, in order.
     pub messages: Vec<Vec<u8>>,
+    /// Offer APOP (a timestamp in the greeting). Off, the server is one without APOP.
+    pub apop: bool,
     /// Remove `dir` when the playground stops.
     pub remove_dir: bool,
 }
@@ -107,6 +110,7 @@ impl Options {
                 .iter()
                 .map(|m| m.to_vec())
                 .collect(),
+            apop: true,
             remove_dir: true,
         }
     }
@@ -148,10 +152,10 @@ impl Playground {
                 let pop3 = TcpListener::bind(("127.0.0.1", pop3))?;
                 let pop3s = TcpListener::bind(("127.0.0.1", pop3s))?;
                 let ports = (pop3.local_addr()?.port(), pop3s.local_addr()?.port());
-                let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs)?;
+                let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs, options.apop)?;
                 (Box::new(server) as Box<dyn Send>, ports.0, ports.1)
             }
-            ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports)?,
+            ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports, options.apop)?,
         };
         Ok(Playground {
             server: options.server,
@@ -163,6 +167,16 @@ impl Playground {
             remove_dir: options.remove_dir,
             running: Some(running),
         })
+    }
+
+    /// `localhost:PORT` of the POP3S (implicit TLS) listener.
+    pub fn pop3s_host(&self) -> String {
+        format!("localhost:{}", self.pop3s_port)
+    }
+
+    /// `localhost:PORT` of the plain POP3 listener (for STLS).
+    pub fn pop3_host(&self) -> String {
+        format!("localhost:{}", self.pop3_port)
     }
 
     /// The state directory.
@@ -192,6 +206,7 @@ fn start_dovecot(
     home: &Path,
     certs: &CertFiles,
     ports: Option<(u16, u16)>,
+    apop: bool,
 ) -> io::Result<(Box<dyn Send>, u16, u16)> {
     let mut attempts = 0;
     loop {
@@ -199,7 +214,7 @@ fn start_dovecot(
             Some(ports) => ports,
             None => (free_port()?, free_port()?),
         };
-        match Dovecot::start(dir, home, certs, pop3, pop3s) {
+        match Dovecot::start(dir, home, certs, pop3, pop3s, apop) {
             Ok(dovecot) => return Ok((Box::new(dovecot), pop3, pop3s)),
             Err(e)
                 if ports.is_none()

@@ -224,6 +224,8 @@ pub fn read_password() -> io::Result<Zeroizing<String>> {
                 "no password given (end of input)",
             ));
         }
+        // Nothing was echoed: end the prompt's line, so what follows starts on its own.
+        eprintln!();
         let end = line.trim_end_matches(['\r', '\n']).len();
         line.truncate(end);
         line

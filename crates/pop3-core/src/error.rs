@@ -106,24 +106,35 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             f.write_str("TLS: the server's certificate has expired")
         }
-        rustls::Error::InvalidCertificate(
-            C::NotValidForName | C::NotValidForNameContext { .. },
-        ) => {
-            write!(f, "TLS: host name mismatch: {e}")
+        rustls::Error::InvalidCertificate(C::NotValidForNameContext {
+            expected,
+            presented,
+        }) => {
+            // rustls lists names as `DnsName("host")`: show the bare names.
+            let names: Vec<&str> = presented
+                .iter()
+                .map(|name| name.split('"').nth(1).unwrap_or(name))
+                .collect();
+            write!(
+                f,
+                "TLS: host name mismatch: the server's certificate is for {}, not {}",
+                names.join(", "),
+                expected.to_str()
+            )
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName) => {
+            f.write_str("TLS: host name mismatch: the server's certificate is for another name")
+        }
+        rustls::Error::InvalidMessage(_) => {
+            f.write_str("TLS: the server did not answer in TLS (a plain POP3 port? try --stls)")
         }
         _ => write!(f, "TLS: {e}"),
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io(e) => Some(e),
-            Error::Tls(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// No `source()`: each message already includes the underlying error's, and error
+/// chains printed whole (anyhow's `{:#}`) would say it twice.
+impl std::error::Error for Error {}
 
 impl From<io::Error> for Error {
     /// Sorts I/O errors: timeouts and TLS failures travel inside `io::Error`

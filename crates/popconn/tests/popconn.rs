@@ -1,0 +1,117 @@
+//! popconn end to end: the real binary against the playground's servers.
+
+use std::path::PathBuf;
+
+use playground::certs::CertSpec;
+use playground::terminal::run_in_terminal;
+use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
+use playground::{server_tests, Options, PASSWORD, USER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_popconn");
+
+fn expected(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(name)
+}
+
+server_tests! {
+    fn session_in_a_terminal(server) {
+        let p = start(server);
+        let screen = run_in_terminal(tool(BIN, &p, &[&p.pop3s_host(), USER]), Some(PASSWORD), &[]).unwrap();
+        assert_matches_file(&screen.text, &expected("session.txt"));
+        assert_eq!(screen.exit_code, Some(0));
+    }
+
+    fn session_upgraded_by_stls(server) {
+        let p = start(server);
+        let command = tool(BIN, &p, &["--stls", &p.pop3_host(), USER]);
+        let screen = run_in_terminal(command, Some(PASSWORD), &[]).unwrap();
+        assert_matches_file(&screen.text, &expected("session.txt"));
+    }
+
+    fn password_from_a_pipe(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.stderr, "Warning: Password input may be echoed.\nPassword: \n");
+        assert_eq!(out.code, Some(0));
+    }
+
+    fn wrong_password(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
+        assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
+        assert_eq!(out.code, Some(1));
+    }
+
+    fn untrusted_certificate(server) {
+        let p = start(server);
+        let mut command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
+        command.env_remove("POP3_CA_FILE");
+        let out = run_piped(&mut command, "abc123\n");
+        let line = format!(
+            "popconn: {}: TLS: certificate not trusted (unknown issuer); pass the server's CA with --ca-file\n",
+            p.pop3s_host()
+        );
+        assert!(out.stderr.ends_with(&line), "{}", out.stderr);
+        assert_eq!((out.stdout.as_str(), out.code), ("", Some(1)));
+    }
+
+    fn host_name_mismatch(server) {
+        let p = start_with(Options {
+            certs: CertSpec { names: vec!["other.example.com".into()], ..CertSpec::default() },
+            ..Options::temporary(server)
+        });
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        let line = format!(
+            "popconn: {}: TLS: host name mismatch: the server's certificate is for other.example.com, not localhost",
+            p.pop3s_host()
+        );
+        let last = out.stderr.lines().last().unwrap_or_default();
+        assert_eq!(last, line, "{}", out.stderr);
+        assert_eq!(out.code, Some(1));
+    }
+}
+
+#[test]
+fn wrong_number_of_arguments() {
+    for args in [&[][..], &["mail.example.com"], &["a", "b", "c"]] {
+        let out = run_piped(std::process::Command::new(BIN).args(args), "");
+        assert_eq!(out.stderr, "usage: popconn hostname username\n");
+        assert_eq!((out.stdout.as_str(), out.code), ("", Some(2)));
+    }
+}
+
+#[test]
+fn version_and_help() {
+    let out = run_piped(std::process::Command::new(BIN).arg("--version"), "");
+    assert_eq!(
+        out.stdout,
+        format!("popconn {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let out = run_piped(std::process::Command::new(BIN).arg("--help"), "");
+    assert!(out
+        .stdout
+        .contains("usage: popconn [options] hostname username"));
+    assert_eq!(out.code, Some(0));
+}
+
+#[test]
+fn refused_connection_names_the_host() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run_piped(
+        std::process::Command::new(BIN).args([&format!("127.0.0.1:{port}"), USER]),
+        "x\n",
+    );
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!("popconn: 127.0.0.1:{port}: connection refused")
+    );
+    assert_eq!(out.code, Some(1));
+}

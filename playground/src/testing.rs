@@ -1,0 +1,120 @@
+//! Helpers for the tools' end-to-end tests: one test per server, expected-output files.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::{Options, Playground, ServerKind};
+
+/// Defines, for each `fn name(server) { ... }`, a module `name` with a test `builtin` and a
+/// test `dovecot`. Without Dovecot installed, the `dovecot` test is reported as ignored with
+/// the reason (unless POP3_REQUIRE_DOVECOT=1 at build time, as in CI).
+#[macro_export]
+macro_rules! server_tests {
+    ($(fn $name:ident($server:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($server: $crate::ServerKind) $body
+
+            #[test]
+            fn builtin() {
+                run($crate::ServerKind::Builtin)
+            }
+
+            $crate::dovecot_test! {
+                fn dovecot() {
+                    run($crate::ServerKind::Dovecot)
+                }
+            }
+        }
+    )*};
+}
+
+/// A test that needs Dovecot: ignored, with the reason, where it is missing.
+#[cfg(dovecot_missing)]
+#[macro_export]
+macro_rules! dovecot_test {
+    (fn $name:ident() $body:block) => {
+        #[test]
+        #[ignore = "skipped: Dovecot is not installed (apt-get install dovecot-core dovecot-pop3d)"]
+        fn $name() $body
+    };
+}
+
+/// A test that needs Dovecot.
+#[cfg(not(dovecot_missing))]
+#[macro_export]
+macro_rules! dovecot_test {
+    (fn $name:ident() $body:block) => {
+        #[test]
+        fn $name() $body
+    };
+}
+
+/// Compares `actual` with the expected-output file at `path`. With `BLESS=1` in the
+/// environment, writes the file instead (to record a deliberate change; review the diff).
+pub fn assert_matches_file(actual: &str, path: &Path) {
+    if std::env::var("BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(path, actual).expect("writing the expected-output file");
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e} (BLESS=1 writes it)", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// What a tool printed through pipes, and its exit code.
+#[derive(Debug)]
+pub struct Output {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit code, `None` if a signal ended it.
+    pub code: Option<i32>,
+}
+
+/// A command running `binary` with `args`, trusting `playground`'s CA through POP3_CA_FILE
+/// and with no trace, whatever the caller's environment says.
+pub fn tool(binary: &str, playground: &Playground, args: &[&str]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .env("POP3_CA_FILE", &playground.certs.ca)
+        .env_remove("POP3_TRACE");
+    command
+}
+
+/// Runs `command` with `input` on a pipe as its standard input (no terminal).
+pub fn run_piped(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the tool");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // The tool may exit without reading everything: a broken pipe here is no error.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let output = child.wait_with_output().expect("waiting for the tool");
+    Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    }
+}
+
+/// Starts a playground with the sample mailbox on `server`, in a temporary directory.
+pub fn start(server: ServerKind) -> Playground {
+    start_with(Options::temporary(server))
+}
+
+/// Starts a playground as `options` say, failing the test with the reason if it cannot.
+pub fn start_with(options: Options) -> Playground {
+    let server = options.server;
+    Playground::start(options)
+        .unwrap_or_else(|e| panic!("cannot start the {server} playground: {e}"))
+}
