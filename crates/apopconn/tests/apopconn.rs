@@ -1,0 +1,52 @@
+//! apopconn end to end: the real binary against the playground's servers.
+
+use std::path::PathBuf;
+
+use playground::terminal::run_in_terminal;
+use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
+use playground::{server_tests, Options, PASSWORD, USER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_apopconn");
+
+fn expected(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(name)
+}
+
+server_tests! {
+    fn session_in_a_terminal(server) {
+        let p = start(server);
+        let screen = run_in_terminal(tool(BIN, &p, &[&p.pop3s_host(), USER]), Some(PASSWORD), &[]).unwrap();
+        assert_matches_file(&screen.text, &expected("session.txt"));
+        assert_eq!(screen.exit_code, Some(0));
+    }
+
+    fn password_from_a_pipe(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.code, Some(0));
+    }
+
+    fn wrong_password(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
+        assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
+        assert_eq!(out.code, Some(1));
+    }
+
+    fn server_without_apop(server) {
+        let p = start_with(Options { apop: false, ..Options::temporary(server) });
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout, "Login failed: -ERR APOP not supported by server\n");
+        assert_eq!(out.code, Some(1));
+    }
+}
+
+#[test]
+fn wrong_number_of_arguments() {
+    let out = run_piped(std::process::Command::new(BIN).arg("host"), "");
+    assert_eq!(out.stderr, "usage: apopconn hostname username\n");
+    assert_eq!(out.code, Some(2));
+}

@@ -1,0 +1,107 @@
+//! download_and_delete end to end: the real binary against the playground's servers, and
+//! what is left in the server's Maildir afterwards.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use playground::mailbox::SAMPLE_MESSAGES;
+use playground::terminal::run_in_terminal;
+use playground::testing::{assert_matches_file, run_piped, start, tool};
+use playground::{server_tests, Playground, PASSWORD, USER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
+
+/// Read and delete message 1; skip 2; read 3 and keep it; delete 4 and 6 unread.
+const ANSWERS: [&str; 12] = ["y", "y", "n", "n", "y", "n", "n", "y", "n", "n", "n", "y"];
+
+fn expected(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(name)
+}
+
+/// The sample messages numbered (from 1) in `numbers`, as the Maildir should hold them.
+fn samples(numbers: &[usize]) -> Vec<Vec<u8>> {
+    numbers
+        .iter()
+        .map(|n| SAMPLE_MESSAGES[n - 1].to_vec())
+        .collect()
+}
+
+fn stored(p: &Playground) -> Vec<Vec<u8>> {
+    p.stored_messages().expect("reading the Maildir")
+}
+
+server_tests! {
+    fn session_in_a_terminal(server) {
+        let p = start(server);
+        let command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
+        let screen = run_in_terminal(command, Some(PASSWORD), &ANSWERS).unwrap();
+        assert_matches_file(&screen.text, &expected("session.txt"));
+        assert_eq!(screen.exit_code, Some(0));
+        assert_eq!(stored(&p), samples(&[2, 3, 5]));
+    }
+
+    fn yes_to_everything_from_a_pipe(server) {
+        let p = start(server);
+        let answers = format!("abc123\n{}", "y\n".repeat(12));
+        let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), &answers);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert_eq!(out.stdout.matches("Deleted.\n").count(), 6);
+        assert!(stored(&p).is_empty());
+    }
+
+    fn no_to_everything_deletes_nothing(server) {
+        let p = start(server);
+        let answers = format!("abc123\n{}", "n\n".repeat(12));
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), &answers);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(!out.stdout.contains("Deleted."));
+        assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
+    }
+
+    fn end_of_input_is_no(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\nn\ny\n");
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert_eq!(out.stdout.matches("Deleted.\n").count(), 1);
+        assert_eq!(stored(&p), samples(&[2, 3, 4, 5, 6]));
+    }
+
+    fn session_cut_before_quit_deletes_nothing(server) {
+        let p = start(server);
+        let mut child = tool(BIN, &p, &[&p.pop3s_host(), USER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"abc123\nn\ny\n").unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(lines.any(|line| line.unwrap() == "Deleted."), "message 1 was never deleted");
+        child.kill().unwrap(); // SIGKILL: no QUIT is sent.
+        child.wait().unwrap();
+        drop(stdin);
+        // A new session sees all six: the server dropped the marks with the connection.
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout.matches("Read this message [ny]?").count(), 6, "{}", out.stdout);
+        assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
+    }
+
+    fn wrong_password(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\ny\n");
+        assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
+        assert_eq!(out.code, Some(1));
+        assert_eq!(stored(&p).len(), 6);
+    }
+}
+
+#[test]
+fn wrong_number_of_arguments() {
+    let out = run_piped(std::process::Command::new(BIN).args(["a", "b", "c"]), "");
+    assert_eq!(out.stderr, "usage: download_and_delete hostname username\n");
+    assert_eq!(out.code, Some(2));
+}

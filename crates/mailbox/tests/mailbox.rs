@@ -1,0 +1,53 @@
+//! mailbox end to end: the real binary against the playground's servers.
+
+use std::path::PathBuf;
+
+use playground::terminal::run_in_terminal;
+use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
+use playground::{server_tests, Options, PASSWORD, USER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mailbox");
+
+fn expected(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expected")
+        .join(name)
+}
+
+server_tests! {
+    fn session_in_a_terminal(server) {
+        let p = start(server);
+        let screen = run_in_terminal(tool(BIN, &p, &[&p.pop3s_host(), USER]), Some(PASSWORD), &[]).unwrap();
+        assert_matches_file(&screen.text, &expected("session.txt"));
+        assert_eq!(screen.exit_code, Some(0));
+    }
+
+    fn password_from_a_pipe(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), "abc123\n");
+        let session = std::fs::read_to_string(expected("session.txt")).unwrap();
+        assert_eq!(out.stdout, session.trim_start_matches("Password: \n"));
+        assert_eq!(out.code, Some(0));
+    }
+
+    fn empty_mailbox(server) {
+        let p = start_with(Options { messages: Vec::new(), ..Options::temporary(server) });
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout, "No messages\n");
+        assert_eq!(out.code, Some(0));
+    }
+
+    fn wrong_password(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
+        assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
+        assert_eq!(out.code, Some(1));
+    }
+}
+
+#[test]
+fn wrong_number_of_arguments() {
+    let out = run_piped(&mut std::process::Command::new(BIN), "");
+    assert_eq!(out.stderr, "usage: mailbox hostname username\n");
+    assert_eq!(out.code, Some(2));
+}
