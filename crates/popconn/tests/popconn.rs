@@ -38,6 +38,18 @@ server_tests! {
         assert_eq!(out.code, Some(0));
     }
 
+    fn trace_shows_the_exchange_without_the_password(server) {
+        let p = start(server);
+        let mut command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
+        command.env("POP3_TRACE", "1");
+        let out = run_piped(&mut command, "abc123\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        let commands: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("C: ")).collect();
+        assert_eq!(commands, ["C: USER brandon", "C: PASS ********", "C: STAT", "C: QUIT"]);
+        assert!(out.stderr.contains("S: +OK 6 2933"), "{}", out.stderr);
+        assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
+    }
+
     fn wrong_password(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
