@@ -64,15 +64,18 @@ fn instructions(p: &Playground) -> String {
   POP3 + STLS:          127.0.0.1 port {pop3_port}
   CA certificate:       {ca}
 
-Trust the playground's CA (certificates stay verified):
+In another terminal, trust the playground's CA (certificates stay verified):
   export POP3_CA_FILE={ca}
 
-Then, in that shell, run the book's tools:
+and run the book's tools:
   cargo run -q -p popconn -- {pop3s} {USER}
   cargo run -q -p apopconn -- {pop3s} {USER}
   cargo run -q -p mailbox -- {pop3s} {USER}
   cargo run -q -p download_and_delete -- {pop3s} {USER}
   cargo run -q -p popconn -- --stls {pop3} {USER}       (plain POP3 upgraded by STLS)
+
+The certificate is also valid for mail.example.com: with the line
+`127.0.0.1 mail.example.com` in /etc/hosts, the book's own host name works too.
 
 Press Ctrl-C to stop.
 ",
