@@ -218,14 +218,15 @@ pub fn read_password() -> io::Result<Zeroizing<String>> {
         eprintln!("Warning: Password input may be echoed.");
         eprint!("Password: ");
         let mut line = Zeroizing::new(String::new());
-        if io::stdin().lock().read_line(&mut line)? == 0 {
+        let read = io::stdin().lock().read_line(&mut line)?;
+        // Nothing was echoed: end the prompt's line, so what follows starts on its own.
+        eprintln!();
+        if read == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "no password given (end of input)",
             ));
         }
-        // Nothing was echoed: end the prompt's line, so what follows starts on its own.
-        eprintln!();
         let end = line.trim_end_matches(['\r', '\n']).len();
         line.truncate(end);
         line

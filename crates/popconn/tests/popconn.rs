@@ -127,3 +127,18 @@ fn refused_connection_names_the_host() {
     );
     assert_eq!(out.code, Some(1));
 }
+
+#[test]
+fn end_of_input_instead_of_a_password() {
+    let out = run_piped(
+        std::process::Command::new(BIN).args(["localhost:1", USER]),
+        "",
+    );
+    assert!(
+        out.stderr
+            .ends_with("\npopconn: no password given (end of input)\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, Some(1));
+}
