@@ -126,6 +126,7 @@ pub fn parse(
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
             Long("stls") => security = Security::StartTls,
+            Long("insecure-plaintext") => security = Security::Plaintext,
             Long("ca-file") => ca_file = Some(parser.value().map_err(invalid)?.into()),
             Long("timeout") => {
                 let value = parser.value().map_err(invalid)?;
@@ -159,6 +160,11 @@ pub fn parse(
     if username.is_empty() {
         return Err(UsageError::Invalid("the username is empty".into()));
     }
+    if has_line_break(&username) {
+        return Err(UsageError::Invalid(
+            "the username holds a line break or NUL, which would inject POP3 commands".into(),
+        ));
+    }
     Ok(Parsed::Run(Args {
         address,
         username,
@@ -190,6 +196,9 @@ usage: {name} [options] hostname username
 Options:
       --stls           connect to plain POP3 (port 110) and upgrade with STLS;
                        the default is POP3S, TLS from the start (port 995)
+      --insecure-plaintext
+                       no TLS at all (port 110): the password and the mail
+                       cross the network in clear; for test servers only
       --ca-file FILE   also trust the CA certificates in FILE (PEM)
       --timeout SECS   connect, read and write timeout (default: {seconds})
       --trace          show the protocol exchange on stderr, passwords masked
@@ -209,28 +218,51 @@ verified.
     )
 }
 
+/// Whether text holds what would end a POP3 command line early.
+fn has_line_break(text: &str) -> bool {
+    text.contains(['\r', '\n', '\0'])
+}
+
 /// Asks for the password as Python's `getpass` does: without echo on a terminal; from a
-/// pipe, one line of standard input after a warning on stderr.
+/// pipe, one line of standard input after a warning on stderr. End of input (Ctrl-D) and a
+/// password holding a line break are errors, found before anything is sent.
 pub fn read_password() -> io::Result<Zeroizing<String>> {
+    let end_of_input = || {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "no password given (end of input)",
+        )
+    };
     let password = if io::stdin().is_terminal() {
-        Zeroizing::new(rpassword::prompt_password("Password: ")?)
+        match rpassword::prompt_password("Password: ") {
+            Ok(password) => Zeroizing::new(password),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                eprintln!();
+                return Err(end_of_input());
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         eprintln!("Warning: Password input may be echoed.");
         eprint!("Password: ");
-        let mut line = Zeroizing::new(String::new());
+        // Room enough that reading never moves (and so copies) the password.
+        let mut line = Zeroizing::new(String::with_capacity(1024));
         let read = io::stdin().lock().read_line(&mut line)?;
         // Nothing was echoed: end the prompt's line, so what follows starts on its own.
         eprintln!();
         if read == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "no password given (end of input)",
-            ));
+            return Err(end_of_input());
         }
         let end = line.trim_end_matches(['\r', '\n']).len();
         line.truncate(end);
         line
     };
+    if has_line_break(&password) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the password holds a line break or NUL, which would inject POP3 commands: refused",
+        ));
+    }
     Ok(password)
 }
 
@@ -249,6 +281,8 @@ pub fn connect(args: &Args) -> Result<Client<Stream>> {
         tls: TlsConfig::new(args.ca_file.as_deref())?,
         timeout: args.timeout,
         trace: args.trace,
+        // Plaintext is only reachable through --insecure-plaintext, which says it all.
+        allow_password_in_clear: args.security == Security::Plaintext,
     };
     connector.connect(&args.address.host, args.port())
 }
@@ -340,6 +374,8 @@ mod tests {
         assert_eq!(args.timeout, Duration::from_secs(5));
         assert!(args.trace);
         assert_eq!(run_args(&["--stls", "localhost", "b"]).port(), 110);
+        let plain = run_args(&["--insecure-plaintext", "localhost", "b"]);
+        assert_eq!((plain.security, plain.port()), (Security::Plaintext, 110));
     }
 
     #[test]
@@ -389,5 +425,6 @@ mod tests {
         invalid(&["h", ""], "username is empty");
         invalid(&["mail example.com", "u"], "spaces");
         invalid(&["host:99999", "u"], "out of range");
+        invalid(&["host", "brandon\r\nDELE 1"], "line break");
     }
 }

@@ -42,6 +42,8 @@ pub struct Client<S> {
     end: usize,
     greeting: String,
     trace: Option<Box<dyn Write + Send>>,
+    /// Set on connections known to be unencrypted: PASS is then refused.
+    refuse_password: bool,
 }
 
 impl<S: Read + Write> Client<S> {
@@ -64,6 +66,7 @@ impl<S: Read + Write> Client<S> {
             end: 0,
             greeting: String::new(),
             trace,
+            refuse_password: false,
         };
         client.greeting = client.get_response()?;
         Ok(client)
@@ -77,6 +80,13 @@ impl<S: Read + Write> Client<S> {
     /// The underlying stream.
     pub fn get_ref(&self) -> &S {
         &self.stream
+    }
+
+    /// Marks the connection as unencrypted: from now on [`Client::pass`] refuses to send the
+    /// password (APOP, which sends only a digest, still works). [`crate::Connector`] does
+    /// this for plaintext connections unless told the user accepts the risk.
+    pub fn refuse_password_in_clear(&mut self) {
+        self.refuse_password = true;
     }
 
     // ---- The line layer ----
@@ -292,8 +302,13 @@ impl<S: Read + Write> Client<S> {
         self.short_cmd(&format!("USER {name}"))
     }
 
-    /// PASS: the password, masked in the trace.
+    /// PASS: the password, masked in the trace. Refused on a connection marked unencrypted.
     pub fn pass(&mut self, password: &str) -> Result<String> {
+        if self.refuse_password {
+            return Err(Error::Usage(
+                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS".into(),
+            ));
+        }
         let line = Zeroizing::new(format!("PASS {password}"));
         self.put_line(&line, &format!("PASS {MASK}"))?;
         self.get_response()
@@ -454,6 +469,7 @@ impl<S: Read + Write> Client<S> {
             end: 0,
             greeting: self.greeting,
             trace: self.trace,
+            refuse_password: false,
         })
     }
 }

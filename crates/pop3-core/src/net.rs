@@ -53,6 +53,9 @@ pub enum Security {
     Tls,
     /// Plain POP3 (port 110) upgraded with STLS (RFC 2595) before anything else is sent.
     StartTls,
+    /// Plain POP3 with no TLS at all (port 110): anyone on the path reads the mail, so
+    /// PASS is refused unless [`Connector::allow_password_in_clear`] is set.
+    Plaintext,
 }
 
 impl Security {
@@ -60,7 +63,7 @@ impl Security {
     pub fn default_port(self) -> u16 {
         match self {
             Security::Tls => 995,
-            Security::StartTls => 110,
+            Security::StartTls | Security::Plaintext => 110,
         }
     }
 }
@@ -148,6 +151,8 @@ pub struct Connector {
     pub timeout: Duration,
     /// Write a protocol trace to stderr.
     pub trace: bool,
+    /// With [`Security::Plaintext`], send PASS anyway: the user said they accept that.
+    pub allow_password_in_clear: bool,
 }
 
 impl Connector {
@@ -158,6 +163,7 @@ impl Connector {
             tls,
             timeout: DEFAULT_TIMEOUT,
             trace: false,
+            allow_password_in_clear: false,
         }
     }
 
@@ -170,9 +176,23 @@ impl Connector {
                 let tls = self.tls.handshake(host, tcp)?;
                 self.start_session(Stream::Tls(Box::new(tls)))
             }
-            Security::StartTls => self
-                .start_session(Stream::Plain(tcp))?
-                .stls(&self.tls, host),
+            Security::StartTls => {
+                let client = self.start_session(Stream::Plain(tcp))?;
+                client.stls(&self.tls, host).map_err(|e| match e {
+                    Error::Server(refusal) => Error::Usage(format!(
+                        "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
+                        refusal.line()
+                    )),
+                    other => other,
+                })
+            }
+            Security::Plaintext => {
+                let mut client = self.start_session(Stream::Plain(tcp))?;
+                if !self.allow_password_in_clear {
+                    client.refuse_password_in_clear();
+                }
+                Ok(client)
+            }
         }
     }
 

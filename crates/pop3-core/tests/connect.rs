@@ -77,7 +77,10 @@ fn ipv6_and_stls_refused() {
         .connect("::1", port)
         .err()
         .unwrap();
-    assert_eq!(err.to_string(), "-ERR TLS not available");
+    assert_eq!(
+        err.to_string(),
+        "the server refused STLS (-ERR TLS not available), so the session cannot be protected; use POP3S instead"
+    );
     handle.join().unwrap();
 }
 
@@ -109,4 +112,45 @@ fn refused_connection() {
         .unwrap();
     assert_eq!(err.to_string(), "connection refused");
     assert!(err.connection_lost());
+}
+
+#[test]
+fn plaintext_refuses_the_password_unless_allowed() {
+    for allowed in [false, true] {
+        let (port, handle) = server("127.0.0.1:0", move |mut stream| {
+            stream.write_all(b"+OK ready\r\n").unwrap();
+            let mut received = Vec::new();
+            let mut buf = [0u8; 512];
+            while !received.ends_with(b"QUIT\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "closed early");
+                received.extend_from_slice(&buf[..n]);
+                stream.write_all(b"+OK\r\n").unwrap();
+            }
+            let expected = if allowed {
+                "USER b\r\nPASS secret\r\nQUIT\r\n"
+            } else {
+                "USER b\r\nQUIT\r\n"
+            };
+            assert_eq!(String::from_utf8_lossy(&received), expected);
+        });
+        let connector = Connector {
+            allow_password_in_clear: allowed,
+            ..connector(Security::Plaintext, Duration::from_secs(5))
+        };
+        let mut client = connector.connect("127.0.0.1", port).unwrap();
+        client.user("b").unwrap();
+        match client.pass("secret") {
+            Ok(_) => assert!(allowed),
+            Err(e) => {
+                assert!(!allowed);
+                assert!(
+                    e.to_string().contains("use POP3S (the default) or STLS"),
+                    "{e}"
+                );
+            }
+        }
+        client.quit().unwrap();
+        handle.join().unwrap();
+    }
 }
