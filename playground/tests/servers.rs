@@ -15,7 +15,7 @@ fn connect(p: &Playground, security: Security) -> Client<Stream> {
     };
     let port = match security {
         Security::Tls => p.pop3s_port,
-        Security::StartTls => p.pop3_port,
+        Security::StartTls | Security::Plaintext => p.pop3_port,
     };
     connector.connect("localhost", port).unwrap()
 }
