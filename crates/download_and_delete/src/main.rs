@@ -2,12 +2,11 @@
 //! delete it. The book's `download-and-delete.py` (Foundations of Python Network Programming,
 //! ch. 14), step by step.
 
-mod message;
-
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Tool};
+use download_and_delete::message;
+use pop3_core::cli::{self, for_screen, Tool};
 use pop3_core::{Client, Stream};
 
 const TOOL: Tool = Tool {
@@ -17,7 +16,9 @@ const TOOL: Tool = Tool {
     notes: "
 The answers to the [ny] questions are read from standard input, one line each:
 yes when the line starts with y or Y; anything else, or end of input, is no.
-Messages are deleted only when the session ends with QUIT.
+Messages are deleted only when the session ends with QUIT. Ctrl-C ends the
+session without QUIT: deletions confirmed in it are not applied, nothing is lost.
+On a terminal, control characters and escape sequences in mail are shown escaped.
 ",
 };
 
@@ -45,7 +46,7 @@ fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Res
         println!();
         let headers = p.top(number, 0)?;
         for (header, value) in message::summary(&headers) {
-            println!("{header}: {value}");
+            println!("{header}: {}", for_screen(&value));
         }
         println!();
         println!("Read this message [ny]?");
@@ -53,7 +54,7 @@ fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Res
             let document = p.retr(number)?;
             println!("{rule}");
             for text in message::plain_texts(&document) {
-                println!("{text}");
+                println!("{}", for_screen(&text));
                 println!("{rule}");
             }
         }

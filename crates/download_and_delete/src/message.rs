@@ -30,7 +30,7 @@ pub fn summary(document: &[u8]) -> Vec<(&'static str, String)> {
 }
 
 /// The decoded text of every text/plain part, attachments included, in the order of the
-/// book's `message.walk()`.
+/// book's `message.walk()`, with LF line ends.
 pub fn plain_texts(document: &[u8]) -> Vec<String> {
     let mut texts = Vec::new();
     if let Some(message) = parser().parse(document) {
@@ -43,7 +43,10 @@ fn collect_plain_texts(message: &Message<'_>, texts: &mut Vec<String>) {
     for part in &message.parts {
         match &part.body {
             PartType::Message(nested) => collect_plain_texts(nested, texts),
-            PartType::Text(text) if is_plain(part.content_type()) => texts.push(text.to_string()),
+            // Lines end in LF on screen, as in the book's output, not in the wire's CRLF.
+            PartType::Text(text) if is_plain(part.content_type()) => {
+                texts.push(text.replace("\r\n", "\n"))
+            }
             _ => {}
         }
     }
@@ -119,6 +122,6 @@ mod tests {
 
     #[test]
     fn a_message_without_content_type_is_plain_text() {
-        assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello.\r\n"), ["Hello.\r\n"]);
+        assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello.\r\n"), ["Hello.\n"]);
     }
 }

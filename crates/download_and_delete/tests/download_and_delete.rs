@@ -7,8 +7,8 @@ use std::process::Stdio;
 
 use playground::mailbox::SAMPLE_MESSAGES;
 use playground::terminal::run_in_terminal;
-use playground::testing::{assert_matches_file, run_piped, start, tool};
-use playground::{server_tests, Playground, PASSWORD, USER};
+use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
+use playground::{server_tests, Options, Playground, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
@@ -88,6 +88,21 @@ server_tests! {
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
         assert_eq!(out.stdout.matches("Read this message [ny]?").count(), 6, "{}", out.stdout);
         assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
+    }
+
+    fn escape_sequences_are_neutralised_on_a_terminal(server) {
+        let hostile = "From: Mallory <m@example.com>\nSubject: \u{1b}]0;owned\u{7}Invoice\n\n\
+            \u{1b}[2J\u{1b}[31mPay now\ttoday\nback\rspace\n";
+        let options = Options { messages: vec![hostile.as_bytes().to_vec()], ..Options::temporary(server) };
+        let p = start_with(options);
+        let command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
+        let screen = run_in_terminal(command, Some(PASSWORD), &["y", "n"]).unwrap();
+        assert!(!screen.text.contains('\u{1b}'), "{}", screen.text);
+        assert!(screen.text.contains("Subject: \\x1b]0;owned\\x07Invoice\n"), "{}", screen.text);
+        assert!(screen.text.contains("\\x1b[2J\\x1b[31mPay now\ttoday\nback\\x0dspace\n"), "{}", screen.text);
+        // Into a pipe the text is passed on as it is.
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\ny\nn\n");
+        assert!(out.stdout.contains("Subject: \u{1b}]0;owned\u{7}Invoice\n"), "{}", out.stdout);
     }
 
     fn wrong_password(server) {

@@ -1,10 +1,12 @@
 //! Plumbing shared by the four command-line tools, so that each tool's `main.rs` holds only
 //! the steps of its book listing: arguments, password prompt, connection, QUIT, exit codes.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -287,12 +289,50 @@ pub fn connect(args: &Args) -> Result<Client<Stream>> {
     connector.connect(&args.address.host, args.port())
 }
 
+/// Shows text that strangers wrote (mail, server replies) harmlessly on a terminal: escape
+/// sequences and other control characters, which could rewrite the screen, the window title
+/// or the clipboard, are shown escaped (`\x1b`); so are bidirectional overrides, which
+/// could disguise text. Tabs and line ends stay.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let harmful = |c: char| {
+        (c.is_control() && c != '\t' && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(harmful) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            c if harmful(c) && (c as u32) < 0x100 => {
+                shown.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if harmful(c) => shown.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => shown.push(c),
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// Text for standard output: made [`terminal_safe`] when that is a terminal, passed
+/// through unchanged into pipes and files.
+pub fn for_screen(text: &str) -> Cow<'_, str> {
+    static IS_TERMINAL: OnceLock<bool> = OnceLock::new();
+    if *IS_TERMINAL.get_or_init(|| io::stdout().is_terminal()) {
+        terminal_safe(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Handles a failed login as the book does: a refusal by the server prints
 /// `Login failed: ...` on stdout and gives exit code 1; other errors go on.
 pub fn login_failed(error: Error) -> Result<ExitCode> {
     match error {
         Error::Server(_) | Error::ApopNotSupported => {
-            println!("Login failed: {error}");
+            println!("Login failed: {}", for_screen(&error.to_string()));
             Ok(ExitCode::from(1))
         }
         other => Err(other),
@@ -322,7 +362,7 @@ pub fn finish(
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {e:#}", tool.name);
+            eprintln!("{}: {}", tool.name, terminal_safe(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -406,6 +446,21 @@ mod tests {
         assert!(text
             .starts_with("popconn 1.2.3\nAbout.\n\nusage: popconn [options] hostname username\n"));
         assert!(text.contains("(default: 60)") && text.contains("POP3_CA_FILE"));
+    }
+
+    #[test]
+    fn terminal_safe_escapes_what_could_act_on_a_terminal() {
+        assert!(matches!(terminal_safe("plain\ttext\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal_safe("a\u{1b}]0;title\u{7}b"),
+            "a\\x1b]0;title\\x07b"
+        );
+        assert_eq!(terminal_safe("line\r\nnext\rover"), "line\nnext\\x0dover");
+        assert_eq!(
+            terminal_safe("\u{9b}31m \u{202e}txt.exe"),
+            "\\x9b31m \\u{202e}txt.exe"
+        );
+        assert_eq!(terminal_safe("\u{0}\u{7f}"), "\\x00\\x7f");
     }
 
     #[test]
