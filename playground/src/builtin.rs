@@ -11,11 +11,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::ServerConfig;
 
 use crate::certs::CertFiles;
+use crate::conn::{tls, tls_config, Conn};
 use crate::mailbox::{message_files, wire_size};
 use crate::{PASSWORD, USER};
 
@@ -94,63 +93,6 @@ impl Drop for BuiltinServer {
             let _ = thread.join();
         }
     }
-}
-
-fn tls_config(certs: &CertFiles) -> io::Result<Arc<ServerConfig>> {
-    let bad = |e: rustls::pki_types::pem::Error| {
-        io::Error::other(format!("playground certificate: {e:?}"))
-    };
-    let chain = CertificateDer::pem_file_iter(&certs.chain)
-        .map_err(bad)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad)?;
-    let key = PrivateKeyDer::from_pem_file(&certs.key).map_err(bad)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
-        .map_err(io::Error::other)?;
-    Ok(Arc::new(config))
-}
-
-/// The connection: plain until STLS, or TLS from the start; `Closed` only while STLS
-/// swaps one for the other.
-enum Conn {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
-    Closed,
-}
-
-impl Read for Conn {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf),
-            Conn::Tls(s) => s.read(buf),
-            Conn::Closed => Ok(0),
-        }
-    }
-}
-
-impl Write for Conn {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.write(buf),
-            Conn::Tls(s) => s.write(buf),
-            Conn::Closed => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.flush(),
-            Conn::Tls(s) => s.flush(),
-            Conn::Closed => Ok(()),
-        }
-    }
-}
-
-fn tls(tcp: TcpStream, config: &Arc<ServerConfig>) -> io::Result<Conn> {
-    let connection = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
-    Ok(Conn::Tls(Box::new(StreamOwned::new(connection, tcp))))
 }
 
 /// One message of an open maildrop.

@@ -8,7 +8,9 @@
 
 pub mod builtin;
 pub mod certs;
+mod conn;
 pub mod dovecot;
+pub mod hostile;
 pub mod mailbox;
 pub mod terminal;
 pub mod testing;

@@ -3,8 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::{Options, Playground, ServerKind};
+use crate::hostile::HostileServer;
+use crate::{Options, Playground, ServerKind, USER};
 
 /// Defines, for each `fn name(server) { ... }`, a module `name` with a test `builtin` and a
 /// test `dovecot`. Without Dovecot installed, the `dovecot` test is reported as ignored with
@@ -79,12 +81,52 @@ pub struct Output {
 /// A command running `binary` with `args`, trusting `playground`'s CA through POP3_CA_FILE
 /// and with no trace, whatever the caller's environment says.
 pub fn tool(binary: &str, playground: &Playground, args: &[&str]) -> Command {
+    tool_trusting(binary, &playground.certs.ca, args)
+}
+
+/// A command running `binary` with `args`, trusting the CA in `ca`, with no trace.
+pub fn tool_trusting(binary: &str, ca: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(binary);
     command
         .args(args)
-        .env("POP3_CA_FILE", &playground.certs.ca)
+        .env("POP3_CA_FILE", ca)
         .env_remove("POP3_TRACE");
     command
+}
+
+/// Runs `binary` against a scripted server (`extra` options, then its host and the user),
+/// the password on a pipe, with a 2-second timeout; checks it ended within 10 seconds.
+pub fn run_against(binary: &str, server: &HostileServer, extra: &[&str]) -> Output {
+    let host = server.host();
+    let mut args = vec!["--timeout", "2"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[host.as_str(), USER]);
+    let started = Instant::now();
+    let out = run_piped(&mut tool_trusting(binary, server.ca(), &args), "abc123\n");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}: {out:?}");
+    out
+}
+
+/// Checks that a tool failed as promised: exit code 1, nothing on stdout, and on stderr,
+/// after the password prompt, exactly one line `TOOL: HOST:PORT: ...` that contains `cause`.
+pub fn assert_one_error_line(out: &Output, tool: &str, cause: &str) {
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("Warning: Password input") && !l.starts_with("Password: "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one error line, got: {}",
+        out.stderr
+    );
+    let line = lines[0];
+    assert!(line.starts_with(&format!("{tool}: ")), "{line}");
+    assert!(line.contains(cause), "{line:?} does not say {cause:?}");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!((out.stdout.as_str(), out.code), ("", Some(1)), "{out:?}");
 }
 
 /// Runs `command` with `input` on a pipe as its standard input (no terminal).

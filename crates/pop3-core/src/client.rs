@@ -132,6 +132,9 @@ impl<S: Read + Write> Client<S> {
                     return Ok(n > 0);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A TLS peer that closes without close_notify: the end of the stream, and
+                // callers say where it ended. A cut response is never taken as complete.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
                 Err(e) => return Err(e.into()),
             }
         }

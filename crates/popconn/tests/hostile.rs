@@ -1,0 +1,254 @@
+//! popconn against servers that misbehave: every case ends in one clear error line and a
+//! non-zero exit within the timeout, never a panic or a hang.
+
+use playground::certs::CertSpec;
+use playground::hostile::HostileServer;
+use playground::testing::{assert_one_error_line, run_against};
+
+const BIN: &str = env!("CARGO_BIN_EXE_popconn");
+const GREETING: &str = "+OK hostile server ready\r\n";
+
+fn fails_with(server: HostileServer, cause: &str) -> HostileServer {
+    let out = run_against(BIN, &server, &[]);
+    assert_one_error_line(&out, "popconn", cause);
+    server
+}
+
+#[test]
+fn no_greeting() {
+    fails_with(
+        HostileServer::tls(|peer| peer.stall()).unwrap(),
+        "timed out waiting for the server",
+    );
+}
+
+#[test]
+fn greeting_that_is_not_ok() {
+    let imap = HostileServer::tls(|peer| peer.send("* OK IMAP4rev1 ready\r\n")).unwrap();
+    fails_with(
+        imap,
+        r#"protocol error: expected +OK or -ERR, got "* OK IMAP4rev1 ready""#,
+    );
+    let busy = HostileServer::tls(|peer| peer.send("-ERR [SYS/TEMP] too busy\r\n")).unwrap();
+    fails_with(busy, "-ERR [SYS/TEMP] too busy");
+}
+
+#[test]
+fn closed_during_the_greeting() {
+    let server = HostileServer::tls(|peer| peer.send("+OK hal")).unwrap();
+    fails_with(
+        server,
+        "the server closed the connection in the middle of a line",
+    );
+}
+
+#[test]
+fn closed_during_a_status_line() {
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.answer("+OK")?;
+        peer.command()?;
+        peer.send("+O")
+    })
+    .unwrap();
+    fails_with(
+        server,
+        "the server closed the connection in the middle of a line",
+    );
+}
+
+#[test]
+fn half_a_line_then_silence() {
+    let server = HostileServer::tls(|peer| {
+        peer.send("+OK hal")?;
+        peer.stall()
+    })
+    .unwrap();
+    fails_with(server, "timed out waiting for the server");
+}
+
+#[test]
+fn err_to_user_or_pass_is_a_failed_login_and_quit_is_sent() {
+    for refused in [0, 1] {
+        let server = HostileServer::tls(move |peer| {
+            peer.send(GREETING)?;
+            peer.answer(if refused == 0 {
+                "-ERR no such user"
+            } else {
+                "+OK"
+            })?;
+            if refused == 1 {
+                peer.answer("-ERR [AUTH] wrong password")?;
+            }
+            peer.answer_rest()
+        })
+        .unwrap();
+        let out = run_against(BIN, &server, &[]);
+        let reply = ["-ERR no such user", "-ERR [AUTH] wrong password"][refused];
+        assert_eq!(out.stdout, format!("Login failed: {reply}\n"));
+        assert_eq!(out.code, Some(1));
+        assert_eq!(server.received().last().map(String::as_str), Some("QUIT"));
+    }
+}
+
+#[test]
+fn err_to_stat_and_to_quit() {
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.answer("-ERR [SYS/TEMP] cannot count")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let server = fails_with(server, "-ERR [SYS/TEMP] cannot count");
+    assert_eq!(server.received().last().map(String::as_str), Some("QUIT"));
+
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.answer("+OK 1 10")?;
+        peer.answer("-ERR [SYS/PERM] could not apply changes")
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &[]);
+    assert_eq!(out.stdout, "You have 1 messages totaling 10 bytes\n");
+    assert!(
+        out.stderr
+            .ends_with(": -ERR [SYS/PERM] could not apply changes\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, Some(1));
+}
+
+#[test]
+fn status_line_of_a_megabyte() {
+    let server =
+        HostileServer::tls(|peer| peer.send(format!("+OK {}\r\n", "x".repeat(1 << 20)))).unwrap();
+    fails_with(
+        server,
+        "protocol error: the server sent a line longer than 8192 bytes",
+    );
+}
+
+#[test]
+fn malformed_stat_answers() {
+    for answer in [
+        "+OK two 320",
+        "+OK -1 320",
+        "+OK 2 -320",
+        "+OK 99999999999999999999 1",
+        "+OK 1 99999999999999999999",
+        "+OK 2",
+        "+OK",
+    ] {
+        let server = HostileServer::tls(move |peer| {
+            peer.send(GREETING)?;
+            peer.accept_login()?;
+            peer.answer(answer)?;
+            peer.answer_rest()
+        })
+        .unwrap();
+        fails_with(server, "protocol error: malformed STAT");
+    }
+}
+
+#[test]
+fn odd_bytes_in_status_lines_are_tolerated() {
+    let server = HostileServer::tls(|peer| {
+        peer.send(b"+OK \xff\xfe\x00 ready\n")?; // not UTF-8, a NUL, a bare LF
+        peer.answer("+OK\rstill the same line")?;
+        peer.answer("+OK")?;
+        peer.command()?;
+        peer.send("+OK 3 300\n")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &[]);
+    assert_eq!(out.stdout, "You have 3 messages totaling 300 bytes\n");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn expired_certificate() {
+    let spec = CertSpec {
+        expired: true,
+        ..CertSpec::default()
+    };
+    let server =
+        HostileServer::start(&spec, true, std::sync::Arc::new(|peer| peer.send(GREETING))).unwrap();
+    fails_with(server, "TLS: the server's certificate has expired");
+}
+
+#[test]
+fn tls_client_against_a_plaintext_port() {
+    let server = HostileServer::plain(|peer| {
+        peer.send(GREETING)?;
+        peer.stall()
+    })
+    .unwrap();
+    fails_with(
+        server,
+        "TLS: the server did not answer in TLS (a plain POP3 port? try --stls)",
+    );
+}
+
+#[test]
+fn plaintext_client_against_a_tls_port() {
+    let server = HostileServer::tls(|peer| peer.send(GREETING)).unwrap();
+    let out = run_against(BIN, &server, &["--stls"]);
+    assert_one_error_line(&out, "popconn", "timed out waiting for the server");
+}
+
+#[test]
+fn stls_refused() {
+    let server = HostileServer::plain(|peer| {
+        peer.send(GREETING)?;
+        peer.answer("-ERR TLS not configured")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--stls"]);
+    assert_one_error_line(&out, "popconn", "refused STLS (-ERR TLS not configured)");
+    assert!(out.stderr.contains("use POP3S instead"), "{}", out.stderr);
+    assert!(!server
+        .received()
+        .iter()
+        .any(|c| c.starts_with("USER") || c.starts_with("PASS")));
+}
+
+#[test]
+fn plaintext_injected_after_stls_is_discarded() {
+    let server = HostileServer::plain(|peer| {
+        peer.send(GREETING)?;
+        peer.command()?;
+        // A man in the middle's answers, sent before TLS: they must not count.
+        peer.send("+OK begin TLS\r\n+OK\r\n+OK\r\n+OK 66 6666\r\n")?;
+        peer.start_tls()?;
+        peer.accept_login()?;
+        peer.answer("+OK 2 320")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--stls"]);
+    assert_eq!(
+        out.stdout, "You have 2 messages totaling 320 bytes\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, Some(0));
+}
+
+#[test]
+fn insecure_plaintext_sends_the_password_when_asked() {
+    let server = HostileServer::plain(|peer| {
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.answer("+OK 0 0")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--insecure-plaintext"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(server.received().contains(&"PASS abc123".to_string()));
+}
