@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 use rustls::ServerConfig;
 
 use crate::certs::CertFiles;
-use crate::conn::{tls, tls_config, Conn};
+use crate::conn::{start_tls, tls, tls_config, Conn};
 use crate::mailbox::{message_files, wire_size};
 use crate::{PASSWORD, USER};
 
@@ -193,12 +193,7 @@ impl Session<'_> {
                 Next::Close => return self.flush(),
                 Next::StartTls => {
                     self.flush()?;
-                    let Conn::Plain(tcp) = std::mem::replace(self.reader.get_mut(), Conn::Closed)
-                    else {
-                        unreachable!("STLS is accepted on plain connections only")
-                    };
-                    // A new reader: anything the client sent after STLS came before TLS.
-                    self.reader = BufReader::new(tls(tcp, &self.shared.tls)?);
+                    start_tls(&mut self.reader, &self.shared.tls)?;
                 }
             }
         }

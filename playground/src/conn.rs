@@ -1,7 +1,7 @@
 //! Server-side connections shared by the built-in and the hostile servers: plain TCP or
 //! TLS with the playground's certificate.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
@@ -66,4 +66,17 @@ impl Write for Conn {
 pub(crate) fn tls(tcp: TcpStream, config: &Arc<ServerConfig>) -> io::Result<Conn> {
     let connection = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
     Ok(Conn::Tls(Box::new(StreamOwned::new(connection, tcp))))
+}
+
+/// The server's side of STLS, once `+OK` is sent: the TLS handshake on a new reader, so that
+/// anything the client sent before it (and so outside TLS) is dropped.
+pub(crate) fn start_tls(
+    reader: &mut BufReader<Conn>,
+    config: &Arc<ServerConfig>,
+) -> io::Result<()> {
+    let Conn::Plain(tcp) = std::mem::replace(reader.get_mut(), Conn::Closed) else {
+        return Err(io::Error::other("STLS on a connection that is not plain"));
+    };
+    *reader = BufReader::new(tls(tcp, config)?);
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rustls::ServerConfig;
 
 use crate::certs::{self, CertFiles, CertSpec};
-use crate::conn::{tls, tls_config, Conn};
+use crate::conn::{start_tls, tls, tls_config, Conn};
 
 /// What a script does with one connection.
 pub type Script = dyn Fn(&mut Peer) -> io::Result<()> + Send + Sync;
