@@ -197,12 +197,6 @@ impl Peer {
     /// After answering STLS: the TLS handshake, on a new reader, so anything the client sent
     /// before it is dropped.
     pub fn start_tls(&mut self) -> io::Result<()> {
-        let Conn::Plain(tcp) = std::mem::replace(self.reader.get_mut(), Conn::Closed) else {
-            return Err(io::Error::other(
-                "start_tls on a connection that is not plain",
-            ));
-        };
-        self.reader = BufReader::new(tls(tcp, &self.tls)?);
-        Ok(())
+        start_tls(&mut self.reader, &self.tls)
     }
 }
