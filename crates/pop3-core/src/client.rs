@@ -44,6 +44,16 @@ pub struct Client<S> {
     trace: Option<Box<dyn Write + Send>>,
     /// Set on connections known to be unencrypted: PASS is then refused.
     refuse_password: bool,
+    /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
+    /// RSET: a LIST longer than that is a broken or lying server.
+    live_messages: Option<LiveCount>,
+}
+
+/// STAT's count, and the deletions since.
+#[derive(Clone, Copy)]
+struct LiveCount {
+    counted: u32,
+    deleted_since: u32,
 }
 
 impl<S: Read + Write> Client<S> {
@@ -67,6 +77,7 @@ impl<S: Read + Write> Client<S> {
             greeting: String::new(),
             trace,
             refuse_password: false,
+            live_messages: None,
         };
         client.greeting = client.get_response()?;
         Ok(client)
@@ -151,7 +162,8 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// Reads one line of at most [`MAX_LINE`] bytes, without its CRLF (or bare LF).
-    fn get_line(&mut self) -> Result<Vec<u8>> {
+    /// `during` says what was being read, for the error should the server close first.
+    fn get_line(&mut self, during: &str) -> Result<Vec<u8>> {
         let mut searched = 0;
         loop {
             let pending = &self.buffer[self.start..self.end];
@@ -171,14 +183,18 @@ impl<S: Read + Write> Client<S> {
                 )));
             }
             if !self.fill()? {
-                return Err(closed("in the middle of a line"));
+                return Err(closed(if searched == 0 {
+                    during
+                } else {
+                    "in the middle of a line"
+                }));
             }
         }
     }
 
     /// Reads a status line: `+OK ...` is returned whole, `-ERR ...` becomes [`Error::Server`].
     fn get_response(&mut self) -> Result<String> {
-        let line = String::from_utf8_lossy(&self.get_line()?).into_owned();
+        let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
         self.trace("S", &line);
         if line.starts_with("+OK") {
             Ok(line)
@@ -195,7 +211,7 @@ impl<S: Read + Write> Client<S> {
     /// Reads one line of a multi-line listing (LIST, UIDL, CAPA), dot-unstuffed;
     /// `None` at the terminating `.`.
     fn get_listing_line(&mut self) -> Result<Option<String>> {
-        let line = self.get_line()?;
+        let line = self.get_line("in the middle of a multi-line response")?;
         if line == b"." {
             self.trace("S", ".");
             return Ok(None);
@@ -342,7 +358,12 @@ impl<S: Read + Write> Client<S> {
     /// STAT: number of messages and total size.
     pub fn stat(&mut self) -> Result<Stat> {
         let line = self.short_cmd("STAT")?;
-        response::parse_stat(response::ok_text(&line))
+        let stat = response::parse_stat(response::ok_text(&line))?;
+        self.live_messages = Some(LiveCount {
+            counted: stat.count,
+            deleted_since: 0,
+        });
+        Ok(stat)
     }
 
     /// LIST: every message's number and size, in ascending order.
@@ -353,9 +374,14 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// LIST, handing each listing to `each` as it arrives, so memory does not grow with the
-    /// mailbox. Numbers out of order or repeated are a protocol error.
+    /// mailbox. Numbers out of order or repeated, or more messages than STAT counted, are a
+    /// protocol error.
     pub fn list_each(&mut self, mut each: impl FnMut(ScanListing)) -> Result<()> {
         let mut previous = 0;
+        let mut listed = 0u32;
+        let most = self
+            .live_messages
+            .map(|live| live.counted.saturating_sub(live.deleted_since));
         self.listing_cmd("LIST", |line| {
             let listing = response::parse_scan_listing(line)?;
             if listing.number <= previous {
@@ -365,6 +391,12 @@ impl<S: Read + Write> Client<S> {
                 )));
             }
             previous = listing.number;
+            listed += 1;
+            if let Some(most) = most.filter(|&most| listed > most) {
+                return Err(Error::Protocol(format!(
+                    "LIST lists more messages than the {most} STAT counted"
+                )));
+            }
             each(listing);
             Ok(())
         })?;
@@ -405,7 +437,11 @@ impl<S: Read + Write> Client<S> {
 
     /// DELE: marks a message as deleted; the server removes it only at QUIT.
     pub fn dele(&mut self, number: u32) -> Result<String> {
-        self.short_cmd(&format!("DELE {number}"))
+        let reply = self.short_cmd(&format!("DELE {number}"))?;
+        if let Some(live) = &mut self.live_messages {
+            live.deleted_since += 1;
+        }
+        Ok(reply)
     }
 
     /// NOOP: keeps the connection alive.
@@ -415,7 +451,10 @@ impl<S: Read + Write> Client<S> {
 
     /// RSET: unmarks every message marked as deleted.
     pub fn rset(&mut self) -> Result<String> {
-        self.short_cmd("RSET")
+        let reply = self.short_cmd("RSET")?;
+        // Deletions from before the last STAT come back too: the count is unknown again.
+        self.live_messages = None;
+        Ok(reply)
     }
 
     /// UIDL: every message's unique id.
@@ -473,6 +512,7 @@ impl<S: Read + Write> Client<S> {
             greeting: self.greeting,
             trace: self.trace,
             refuse_password: false,
+            live_messages: None,
         })
     }
 }

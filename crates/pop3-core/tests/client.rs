@@ -78,10 +78,14 @@ fn bad_greetings() {
     let err = Client::new(ScriptedStream::new("")).err().unwrap();
     assert_eq!(
         err.to_string(),
-        "the server closed the connection in the middle of a line"
+        "the server closed the connection before answering"
     );
     let err = Client::new(ScriptedStream::new("+OK hal")).err().unwrap();
     assert!(matches!(err, Error::Io(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the server closed the connection in the middle of a line"
+    );
 }
 
 #[test]
@@ -359,4 +363,103 @@ fn trace_masks_secrets_and_escapes_control_characters() {
         "S: .",
     ];
     assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn list_longer_than_stat_said_is_an_error() {
+    let replies = "+OK 2 300\r\n+OK\r\n1 100\r\n2 100\r\n3 100\r\n.\r\n";
+    let err = failing(replies, |c| {
+        c.stat()?;
+        c.list().map(drop)
+    });
+    assert_eq!(
+        err.to_string(),
+        "protocol error: LIST lists more messages than the 2 STAT counted"
+    );
+    // After DELE, one fewer is expected; after RSET the count is unknown and not checked.
+    let replies = "+OK 2 300\r\n+OK\r\n+OK\r\n1 100\r\n2 100\r\n.\r\n";
+    let err = failing(replies, |c| {
+        c.stat()?;
+        c.dele(1)?;
+        c.list().map(drop)
+    });
+    assert!(err.to_string().contains("than the 1 STAT counted"), "{err}");
+    let replies = "+OK 2 300\r\n+OK\r\n+OK\r\n+OK\r\n1 100\r\n2 100\r\n3 1\r\n.\r\n";
+    let (listings, _) = run(replies, |c| {
+        c.stat()?;
+        c.dele(1)?;
+        c.rset()?;
+        c.list()
+    });
+    assert_eq!(listings.len(), 3);
+}
+
+/// A server's side that sends a status line, then `size` bytes of message data in lines of
+/// 1000 bytes, then the terminator, made as it is read: nothing is held in memory.
+struct GeneratedMessage {
+    sent: u64,
+    size: u64,
+    head: &'static [u8],
+}
+
+impl std::io::Read for GeneratedMessage {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            let pos = self.sent as usize;
+            let byte = if pos < self.head.len() {
+                self.head[pos]
+            } else {
+                let body = self.sent - self.head.len() as u64;
+                match body {
+                    b if b < self.size && b % 1000 == 998 => b'\r',
+                    b if b < self.size && b % 1000 == 999 => b'\n',
+                    b if b < self.size => b'x',
+                    b if b == self.size => b'.',
+                    b if b == self.size + 1 => b'\r',
+                    b if b == self.size + 2 => b'\n',
+                    _ => break,
+                }
+            };
+            buf[n] = byte;
+            n += 1;
+            self.sent += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl std::io::Write for GeneratedMessage {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Peak resident memory of this process so far, in KiB (Linux).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_100_megabyte_message_streams_in_bounded_memory() {
+    const SIZE: u64 = 100 * 1000 * 1000;
+    let server = GeneratedMessage {
+        sent: 0,
+        size: SIZE,
+        head: b"+OK ready\r\n+OK 100000000 octets\r\n",
+    };
+    let mut client = Client::new(server).unwrap();
+    let before = peak_rss_kib();
+    let octets = client.retr_to(1, &mut std::io::sink()).unwrap();
+    let grown = peak_rss_kib() - before;
+    assert_eq!(octets, SIZE);
+    assert!(
+        grown < 16 * 1024,
+        "peak memory grew by {grown} KiB for a 100 MB message"
+    );
 }
