@@ -1,0 +1,121 @@
+//! download_and_delete against servers that break multi-line answers or send odd mail.
+
+use playground::hostile::{HostileServer, Peer};
+use playground::testing::{assert_one_error_line, run_against, run_piped, tool_trusting};
+
+const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
+
+/// Greets, logs in and lists one message of `size` bytes.
+fn up_to_list(peer: &mut Peer, size: usize) -> std::io::Result<()> {
+    peer.send("+OK ready\r\n")?;
+    peer.accept_login()?;
+    peer.answer(&format!("+OK\r\n1 {size}\r\n."))
+}
+
+/// Runs the tool answering `answers` (after the password) against `server`.
+fn run_answering(server: &HostileServer, answers: &str) -> playground::testing::Output {
+    let host = server.host();
+    let mut command = tool_trusting(BIN, server.ca(), &["--timeout", "2", &host, "brandon"]);
+    run_piped(&mut command, &format!("abc123\n{answers}"))
+}
+
+#[test]
+fn top_cut_before_the_final_dot() {
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 100)?;
+        peer.command()?;
+        peer.send("+OK\r\nSubject: cut\r\n")
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &[]);
+    assert_one_error_line(
+        &out,
+        "download_and_delete",
+        "closed the connection in the middle of a multi-line response",
+    );
+}
+
+#[test]
+fn retr_cut_in_the_middle() {
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 100)?;
+        peer.answer("+OK\r\nSubject: x\r\n\r\n.")?;
+        peer.command()?;
+        peer.send("+OK\r\nSubject: x\r\n\r\nhalf a bo")
+    })
+    .unwrap();
+    let out = run_answering(&server, "y\ny\n");
+    assert_one_error_line(
+        &out,
+        "download_and_delete",
+        "in the middle of a multi-line response",
+    );
+    assert!(!server.received().iter().any(|c| c.starts_with("DELE")));
+}
+
+#[test]
+fn err_to_top_retr_and_dele() {
+    for failing in ["TOP", "RETR", "DELE"] {
+        let server = HostileServer::tls(move |peer| {
+            up_to_list(peer, 100)?;
+            while let Some(command) = peer.command()? {
+                if command.starts_with(failing) {
+                    peer.send(format!("-ERR [SYS/TEMP] {failing} failed\r\n"))?;
+                } else if command.starts_with("TOP") || command.starts_with("RETR") {
+                    peer.send("+OK\r\nSubject: x\r\n\r\nbody\r\n.\r\n")?;
+                } else {
+                    peer.send("+OK\r\n")?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let out = run_answering(&server, "y\ny\n");
+        assert_one_error_line(
+            &out,
+            "download_and_delete",
+            &format!("-ERR [SYS/TEMP] {failing} failed"),
+        );
+        assert_eq!(
+            server.received().last().map(String::as_str),
+            Some("QUIT"),
+            "{failing}"
+        );
+    }
+}
+
+#[test]
+fn a_one_megabyte_body_line_works() {
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 1 << 20)?;
+        peer.answer("+OK\r\nSubject: long\r\n\r\n.")?;
+        peer.command()?;
+        peer.send(format!(
+            "+OK\r\nSubject: long\r\n\r\n{}\r\n.\r\n",
+            "x".repeat(1 << 20)
+        ))?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_answering(&server, "y\nn\n");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains(&format!("\n{}\n", "x".repeat(1 << 20))));
+}
+
+#[test]
+fn odd_bytes_in_mail_are_shown_not_fatal() {
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 100)?;
+        peer.command()?;
+        peer.send(b"+OK\r\nSubject: caf\xe9\x00 \xff\r\n\r\n.\r\n")?;
+        peer.command()?;
+        // Not UTF-8, a NUL, bare LF line ends, a CR without LF.
+        peer.send(b"+OK\r\nSubject: x\n\nline one\nhalf\rway \xff\x00 end\n.\n")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_answering(&server, "y\nn\n");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("line one\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("Subject: caf"), "{}", out.stdout);
+}
