@@ -6,8 +6,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use expectrl::process::unix::WaitStatus;
-use expectrl::session::OsSession;
-use expectrl::{Any, Eof, Expect, Needle, Session};
+pub use expectrl::session::OsSession;
+use expectrl::{Any, Eof, Needle, Session};
+pub use expectrl::{ControlCode, Expect};
 
 /// What the terminal showed, and how the program ended.
 #[derive(Debug)]
@@ -47,12 +48,35 @@ pub fn run_in_terminal(
         })?;
         session.send_line(answer).map_err(to_io)?;
     }
-    let exit_code = match session.get_process().wait().map_err(io::Error::other)? {
-        WaitStatus::Exited(_, code) => Some(code),
-        _ => None,
-    };
-    let text = String::from_utf8_lossy(&screen).replace("\r\n", "\n");
-    Ok(Screen { text, exit_code })
+    Ok(Screen {
+        text: String::from_utf8_lossy(&screen).replace("\r\n", "\n"),
+        exit_code: exit_code(&session)?,
+    })
+}
+
+/// Starts `command` in a terminal with echo on, for tests that type more than answers
+/// (Ctrl-C, Ctrl-D): drive it with expectrl's `Expect` methods.
+pub fn spawn_in_terminal(command: &Command) -> io::Result<OsSession> {
+    let mut session = Session::spawn(with_echo_on(command)).map_err(to_io)?;
+    session.set_expect_timeout(Some(PROMPT_TIMEOUT));
+    Ok(session)
+}
+
+/// Everything the program in `session` shows until it ends, `\r\n` turned into `\n`.
+pub fn rest_of_screen(session: &mut OsSession) -> io::Result<String> {
+    let mut screen = Vec::new();
+    expect_into(session, Eof, &mut screen)?;
+    Ok(String::from_utf8_lossy(&screen).replace("\r\n", "\n"))
+}
+
+/// Waits for the program in `session` to end: its exit code, or `None` for a signal.
+pub fn exit_code(session: &OsSession) -> io::Result<Option<i32>> {
+    Ok(
+        match session.get_process().wait().map_err(io::Error::other)? {
+            WaitStatus::Exited(_, code) => Some(code),
+            _ => None,
+        },
+    )
 }
 
 /// The pty starts with echo off; a person's terminal has it on, so turn it on first
@@ -91,7 +115,7 @@ fn expect_into(
 
 /// Typing before the program has turned echo off would show the password: a person
 /// types after the prompt, and so does this, once echo is off.
-fn wait_for_echo_off(session: &OsSession) -> io::Result<()> {
+pub fn wait_for_echo_off(session: &OsSession) -> io::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while session.get_process().get_echo().map_err(io::Error::other)? {
         if Instant::now() > deadline {

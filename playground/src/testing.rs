@@ -1,6 +1,7 @@
 //! Helpers for the tools' end-to-end tests: one test per server, expected-output files.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -160,4 +161,71 @@ pub fn start_with(options: Options) -> Playground {
     let server = options.server;
     Playground::start(options)
         .unwrap_or_else(|e| panic!("cannot start the {server} playground: {e}"))
+}
+
+/// What goes wrong on a [`FaultyLink`], counted in bytes from the server to the client.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// The connection is cut (both ways) once this many bytes have passed.
+    CutAfter(u64),
+    /// The server's bytes stop passing once this many have: the client hears nothing more.
+    StallAfter(u64),
+}
+
+/// A TCP relay to a server on 127.0.0.1 that fails on cue: a network that breaks in the
+/// middle of a real server's session.
+pub struct FaultyLink {
+    /// The port clients connect to.
+    pub port: u16,
+}
+
+impl FaultyLink {
+    /// Relays each connection to `target_port`, failing it as `fault` says.
+    pub fn start(target_port: u16, fault: Fault) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                std::thread::spawn(move || relay(client, target_port, fault));
+            }
+        });
+        Ok(FaultyLink { port })
+    }
+
+    /// `localhost:PORT`.
+    pub fn host(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+}
+
+fn relay(client: TcpStream, target_port: u16, fault: Fault) -> std::io::Result<()> {
+    let server = TcpStream::connect(("127.0.0.1", target_port))?;
+    let (mut client_in, mut server_out) = (client.try_clone()?, server.try_clone()?);
+    let upstream = std::thread::spawn(move || std::io::copy(&mut client_in, &mut server_out));
+    let (mut from_server, mut to_client) = (server, client);
+    let limit = match fault {
+        Fault::CutAfter(n) | Fault::StallAfter(n) => n,
+    };
+    let mut passed = 0u64;
+    let mut buf = [0u8; 1024];
+    while passed < limit {
+        let want = buf.len().min((limit - passed) as usize);
+        let n = from_server.read(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        to_client.write_all(&buf[..n])?;
+        passed += n as u64;
+    }
+    match fault {
+        Fault::CutAfter(_) => {
+            let _ = to_client.shutdown(Shutdown::Both);
+            let _ = from_server.shutdown(Shutdown::Both);
+        }
+        // Hold both ends open, silent, until the client gives up and closes.
+        Fault::StallAfter(_) => {
+            let _ = upstream.join();
+        }
+    }
+    Ok(())
 }

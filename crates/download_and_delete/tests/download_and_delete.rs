@@ -7,7 +7,10 @@ use std::process::Stdio;
 
 use playground::mailbox::SAMPLE_MESSAGES;
 use playground::terminal::run_in_terminal;
-use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
+use playground::testing::{
+    assert_matches_file, assert_one_error_line, run_piped, start, start_with, tool,
+};
+use playground::testing::{Fault, FaultyLink};
 use playground::{server_tests, Options, Playground, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
@@ -119,4 +122,49 @@ fn wrong_number_of_arguments() {
     let out = run_piped(std::process::Command::new(BIN).args(["a", "b", "c"]), "");
     assert_eq!(out.stderr, "usage: download_and_delete hostname username\n");
     assert_eq!(out.code, Some(2));
+}
+
+/// Reads and deletes every message: if any deletion took effect, the Maildir shows it.
+const DELETE_ALL: &str = "y\ny\ny\ny\ny\ny\ny\ny\ny\ny\ny\ny\n";
+
+server_tests! {
+    fn ctrl_c_applies_no_deletion(server) {
+        use playground::terminal::{exit_code, rest_of_screen, spawn_in_terminal, wait_for_echo_off};
+        use playground::terminal::{ControlCode, Expect};
+        let p = start(server);
+        let mut terminal = spawn_in_terminal(&tool(BIN, &p, &[&p.pop3s_host(), USER])).unwrap();
+        terminal.expect("Password: ").unwrap();
+        wait_for_echo_off(&terminal).unwrap();
+        terminal.send_line(PASSWORD).unwrap();
+        for answer in ["n", "y"] {
+            terminal.expect("[ny]?").unwrap();
+            terminal.send_line(answer).unwrap();
+        }
+        terminal.expect("Deleted.").unwrap();
+        terminal.expect("Read this message [ny]?").unwrap();
+        terminal.send(ControlCode::EndOfText).unwrap();
+        rest_of_screen(&mut terminal).unwrap();
+        assert_eq!(exit_code(&terminal).unwrap(), None, "Ctrl-C must end the process");
+        assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
+    }
+
+    fn network_cut_mid_session_loses_nothing(server) {
+        for cut in [3000, 4500, 6000] {
+            let p = start(server);
+            let link = FaultyLink::start(p.pop3s_port, Fault::CutAfter(cut)).unwrap();
+            let mut command = tool(BIN, &p, &["--timeout", "5", &link.host(), USER]);
+            let out = run_piped(&mut command, &format!("abc123\n{DELETE_ALL}"));
+            assert_one_error_line(&out, "download_and_delete", "");
+            assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]), "cut after {cut} bytes");
+        }
+    }
+
+    fn network_stall_mid_session_loses_nothing(server) {
+        let p = start(server);
+        let link = FaultyLink::start(p.pop3s_port, Fault::StallAfter(4500)).unwrap();
+        let mut command = tool(BIN, &p, &["--timeout", "2", &link.host(), USER]);
+        let out = run_piped(&mut command, &format!("abc123\n{DELETE_ALL}"));
+        assert_one_error_line(&out, "download_and_delete", "timed out waiting for the server");
+        assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
+    }
 }

@@ -252,3 +252,27 @@ fn insecure_plaintext_sends_the_password_when_asked() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(server.received().contains(&"PASS abc123".to_string()));
 }
+
+#[test]
+fn ctrl_d_at_the_password_prompt_sends_nothing() {
+    use playground::terminal::{exit_code, rest_of_screen, spawn_in_terminal, wait_for_echo_off};
+    use playground::terminal::{ControlCode, Expect};
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let command =
+        playground::testing::tool_trusting(BIN, server.ca(), &[&server.host(), "brandon"]);
+    let mut terminal = spawn_in_terminal(&command).unwrap();
+    terminal.expect("Password: ").unwrap();
+    wait_for_echo_off(&terminal).unwrap();
+    terminal.send(ControlCode::EndOfTransmission).unwrap();
+    let text = rest_of_screen(&mut terminal).unwrap();
+    assert!(
+        text.contains("popconn: no password given (end of input)"),
+        "{text:?}"
+    );
+    assert_eq!(exit_code(&terminal).unwrap(), Some(1));
+    assert!(server.received().is_empty(), "{:?}", server.received());
+}
