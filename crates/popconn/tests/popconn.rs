@@ -142,3 +142,45 @@ fn end_of_input_instead_of_a_password() {
     );
     assert_eq!(out.code, Some(1));
 }
+
+#[test]
+fn bad_hosts_and_usernames_are_usage_errors() {
+    let cases = [
+        (["", USER], "empty host name"),
+        (["mail example.com", USER], "spaces or control characters"),
+        (["localhost:99999", USER], "out of range"),
+        (["localhost:pop", USER], "not a number"),
+        (["[::1", USER], "missing ']'"),
+        (["localhost", ""], "the username is empty"),
+        (["localhost", "brandon\r\nDELE 1"], "line break"),
+    ];
+    for (args, why) in cases {
+        let out = run_piped(std::process::Command::new(BIN).args(args), "abc123\n");
+        assert!(
+            out.stderr.starts_with("popconn: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.lines().next().unwrap().contains(why),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.code, Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn ipv6_address_with_port_is_understood() {
+    let port = std::net::TcpListener::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run_piped(
+        std::process::Command::new(BIN).args([&format!("[::1]:{port}"), USER]),
+        "x\n",
+    );
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert_eq!(last, format!("popconn: [::1]:{port}: connection refused"));
+}
