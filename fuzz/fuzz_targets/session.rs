@@ -1,0 +1,27 @@
+//! A whole session against a server that sends anything: status lines, multi-line data with
+//! dot-stuffing, listings, split at any point. Errors are fine; panics and hangs are not.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pop3_core::scripted::ScriptedStream;
+use pop3_core::Client;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&chunk, server)) = data.split_first() else { return };
+    let stream = ScriptedStream::new(server).in_chunks_of(usize::from(chunk % 16) + 1);
+    let Ok(mut client) = Client::new(stream) else { return };
+    let _ = client.capa();
+    let _ = client.login("brandon", "abc123");
+    let _ = client.stat();
+    let _ = client.list();
+    let _ = client.uidl();
+    let _ = client.list_one(1);
+    let _ = client.top(1, 0);
+    if let Ok(message) = client.retr(1) {
+        // Un-stuffed data never ends in the terminator line.
+        assert!(!message.ends_with(b"\r\n.\r\n"));
+    }
+    let _ = client.apop("brandon", "abc123");
+    let _ = client.dele(1);
+    let _ = client.quit();
+});
