@@ -317,11 +317,27 @@ impl<S: Read + Write> Client<S> {
     // ---- Commands (RFC 1939, RFC 2449, RFC 2595) ----
 
     /// USER: names the mailbox.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n"))?;
+    /// client.user("brandon")?;
+    /// assert_eq!(client.get_ref().written_text(), "USER brandon\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn user(&mut self, name: &str) -> Result<String> {
         self.short_cmd(&format!("USER {name}"))
     }
 
     /// PASS: the password, masked in the trace. Refused on a connection marked unencrypted.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n+OK logged in\r\n"))?;
+    /// client.user("brandon")?;
+    /// assert_eq!(client.pass("abc123")?, "+OK logged in");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn pass(&mut self, password: &str) -> Result<String> {
         if self.refuse_password {
             return Err(Error::Usage(
@@ -334,6 +350,14 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// USER then PASS.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n+OK logged in\r\n"))?;
+    /// client.login("brandon", "abc123")?;
+    /// assert_eq!(client.get_ref().written_text(), "USER brandon\r\nPASS abc123\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
         self.user(name)?;
         self.pass(password)
@@ -341,6 +365,16 @@ impl<S: Read + Write> Client<S> {
 
     /// APOP: logs in with the MD5 digest of the greeting's timestamp and the password, so the
     /// password itself never travels. Refused when the greeting has no proper timestamp.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let greeting = "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(format!("{greeting}+OK\r\n")))?;
+    /// client.apop("mrose", "tanstaaf")?;
+    /// // RFC 1939's example: the digest of the timestamp and the password.
+    /// assert_eq!(client.get_ref().written_text(), "APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn apop(&mut self, name: &str, password: &str) -> Result<String> {
         let timestamp = response::apop_timestamp(&self.greeting)?.ok_or(Error::ApopNotSupported)?;
         let digest = Md5::new()
@@ -356,6 +390,14 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// STAT: number of messages and total size.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK 2 320\r\n"))?;
+    /// let stat = client.stat()?;
+    /// assert_eq!((stat.count, stat.size), (2, 320));
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn stat(&mut self) -> Result<Stat> {
         let line = self.short_cmd("STAT")?;
         let stat = response::parse_stat(response::ok_text(&line))?;
@@ -367,6 +409,14 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// LIST: every message's number and size, in ascending order.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n1 120\r\n2 200\r\n.\r\n"))?;
+    /// let sizes: Vec<u64> = client.list()?.iter().map(|l| l.size).collect();
+    /// assert_eq!(sizes, [120, 200]);
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn list(&mut self) -> Result<Vec<ScanListing>> {
         let mut listings = Vec::new();
         self.list_each(|listing| listings.push(listing))?;
@@ -376,6 +426,15 @@ impl<S: Read + Write> Client<S> {
     /// LIST, handing each listing to `each` as it arrives, so memory does not grow with the
     /// mailbox. Numbers out of order or repeated, or more messages than STAT counted, are a
     /// protocol error.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n1 120\r\n2 200\r\n.\r\n"))?;
+    /// let mut total = 0;
+    /// client.list_each(|listing| total += listing.size)?;
+    /// assert_eq!(total, 320);
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn list_each(&mut self, mut each: impl FnMut(ScanListing)) -> Result<()> {
         let mut previous = 0;
         let mut listed = 0u32;
@@ -404,12 +463,27 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// LIST n: one message's size.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK 2 200\r\n"))?;
+    /// assert_eq!(client.list_one(2)?.size, 200);
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn list_one(&mut self, number: u32) -> Result<ScanListing> {
         let line = self.short_cmd(&format!("LIST {number}"))?;
         response::parse_scan_listing(response::ok_text(&line))
     }
 
     /// RETR: the whole message, line ends as sent (CRLF).
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\nSubject: hi\r\n\r\n..dot-stuffed line\r\n.\r\n"))?;
+    /// let message = client.retr(1)?;
+    /// assert_eq!(message, b"Subject: hi\r\n\r\n.dot-stuffed line\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn retr(&mut self, number: u32) -> Result<Vec<u8>> {
         let mut message = Vec::new();
         self.retr_to(number, &mut message)?;
@@ -417,12 +491,29 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// RETR, writing the message into `out` as it arrives; returns its size in octets.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\nSubject: hi\r\n\r\nbody\r\n.\r\n"))?;
+    /// let mut file = Vec::new(); // or a std::fs::File
+    /// let octets = client.retr_to(1, &mut file)?;
+    /// assert_eq!(octets, 21);
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn retr_to(&mut self, number: u32, out: &mut dyn Write) -> Result<u64> {
         self.short_cmd(&format!("RETR {number}"))?;
         self.copy_data(out)
     }
 
     /// TOP: the headers, a blank line and the first `lines` lines of the body.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\nSubject: hi\r\n\r\n.\r\n"))?;
+    /// let headers = client.top(1, 0)?;
+    /// assert_eq!(headers, b"Subject: hi\r\n\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn top(&mut self, number: u32, lines: u32) -> Result<Vec<u8>> {
         let mut message = Vec::new();
         self.top_to(number, lines, &mut message)?;
@@ -430,12 +521,29 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// TOP, writing into `out` as it arrives; returns the octets written.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\nSubject: hi\r\n\r\n.\r\n"))?;
+    /// let mut headers = Vec::new();
+    /// client.top_to(1, 0, &mut headers)?;
+    /// assert!(headers.starts_with(b"Subject"));
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn top_to(&mut self, number: u32, lines: u32, out: &mut dyn Write) -> Result<u64> {
         self.short_cmd(&format!("TOP {number} {lines}"))?;
         self.copy_data(out)
     }
 
     /// DELE: marks a message as deleted; the server removes it only at QUIT.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK marked\r\n"))?;
+    /// client.dele(1)?;
+    /// assert_eq!(client.get_ref().written_text(), "DELE 1\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn dele(&mut self, number: u32) -> Result<String> {
         let reply = self.short_cmd(&format!("DELE {number}"))?;
         if let Some(live) = &mut self.live_messages {
@@ -445,11 +553,26 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// NOOP: keeps the connection alive.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n"))?;
+    /// client.noop()?;
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn noop(&mut self) -> Result<String> {
         self.short_cmd("NOOP")
     }
 
     /// RSET: unmarks every message marked as deleted.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n+OK\r\n"))?;
+    /// client.dele(1)?;
+    /// client.rset()?; // message 1 is no longer marked
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn rset(&mut self) -> Result<String> {
         let reply = self.short_cmd("RSET")?;
         // Deletions from before the last STAT come back too: the count is unknown again.
@@ -458,6 +581,14 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// UIDL: every message's unique id.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n.\r\n"))?;
+    /// let ids = client.uidl()?;
+    /// assert_eq!(ids[0].uid, "whqtswO00WBw418f9t5JxYwZ");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn uidl(&mut self) -> Result<Vec<UniqueId>> {
         let mut ids = Vec::new();
         self.listing_cmd("UIDL", |line| {
@@ -468,12 +599,28 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// UIDL n: one message's unique id.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK 1 whqtswO00WBw418f9t5JxYwZ\r\n"))?;
+    /// assert_eq!(client.uidl_one(1)?.uid, "whqtswO00WBw418f9t5JxYwZ");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn uidl_one(&mut self, number: u32) -> Result<UniqueId> {
         let line = self.short_cmd(&format!("UIDL {number}"))?;
         response::parse_unique_id(response::ok_text(&line))
     }
 
     /// CAPA (RFC 2449): what the server supports.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\nTOP\r\nSASL PLAIN\r\n.\r\n"))?;
+    /// let caps = client.capa()?;
+    /// assert!(caps.has("TOP") && !caps.has("STLS"));
+    /// assert_eq!(caps.arguments("SASL"), ["PLAIN"]);
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn capa(&mut self) -> Result<Capabilities> {
         let mut lines = Vec::new();
         self.listing_cmd("CAPA", |line| {
@@ -485,6 +632,13 @@ impl<S: Read + Write> Client<S> {
 
     /// QUIT: ends the session; in the transaction state the server now removes the
     /// messages marked as deleted.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let client = Client::new(ScriptedStream::new("+OK ready\r\n+OK bye\r\n"))?;
+    /// assert_eq!(client.quit()?, "+OK bye");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn quit(mut self) -> Result<String> {
         self.short_cmd("QUIT")
     }
@@ -492,6 +646,14 @@ impl<S: Read + Write> Client<S> {
     /// STLS (RFC 2595): asks to start TLS, then hands the raw stream to `upgrade`, which
     /// performs the handshake. Bytes the server sent before the handshake are discarded:
     /// nothing outside TLS may be trusted (curl's CVE-2021-22947 was keeping them).
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let client = Client::new(ScriptedStream::new("+OK ready\r\n+OK begin TLS\r\n"))?;
+    /// // A real upgrade wraps the stream in TLS; see `Client<Stream>::stls`.
+    /// let tls = client.stls_with(|plain| Ok(ScriptedStream::new("+OK 1 10\r\n")))?;
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn stls_with<T: Read + Write>(
         mut self,
         upgrade: impl FnOnce(S) -> Result<T>,

@@ -15,6 +15,34 @@
 //! client.quit()?;
 //! # Ok::<(), pop3_core::Error>(())
 //! ```
+//!
+//! A whole session, the way `download_and_delete` runs it, here against a scripted server
+//! (a [`scripted::ScriptedStream`] plays the server's side, so the example runs anywhere):
+//!
+//! ```
+//! use pop3_core::{Client, scripted::ScriptedStream};
+//!
+//! let server = "+OK POP3 ready\r\n\
+//!     +OK\r\n+OK logged in\r\n\
+//!     +OK 1 messages\r\n1 37\r\n.\r\n\
+//!     +OK\r\nSubject: Lunch?\r\n\r\n.\r\n\
+//!     +OK\r\nSubject: Lunch?\r\n\r\nNoon at the usual place.\r\n.\r\n\
+//!     +OK marked\r\n\
+//!     +OK bye, message deleted\r\n";
+//! let mut client = Client::new(ScriptedStream::new(server))?;
+//! client.login("brandon", "abc123")?;             // authorization state
+//! for listing in client.list()? {                 // transaction state
+//!     let headers = client.top(listing.number, 0)?;
+//!     assert!(headers.starts_with(b"Subject: Lunch?"));
+//!     let message = client.retr(listing.number)?;
+//!     assert!(message.ends_with(b"Noon at the usual place.\r\n"));
+//!     client.dele(listing.number)?;               // only marked for now
+//! }
+//! client.quit()?;                                 // update state: deletions happen here
+//! # Ok::<(), pop3_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod client;
 mod error;
