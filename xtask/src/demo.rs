@@ -49,41 +49,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn build_tools() -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    // `cargo run` described this xtask in CARGO_* variables; build scripts that watch them
-    // (ring's does) would rebuild, for this build and for the next one made without them.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || [
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_BIN_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-            ]
-            .contains(&name.as_ref())
-        {
-            command.env_remove(name.as_ref());
-        }
+    let mut build = crate::cargo(["build", "--quiet"]);
+    for tool in crate::TOOLS {
+        build.args(["-p", tool]);
     }
-    let status = command
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "popconn",
-            "-p",
-            "apopconn",
-            "-p",
-            "mailbox",
-            "-p",
-            "download_and_delete",
-        ])
-        .status()
-        .context("running cargo build")?;
-    ensure!(status.success(), "building the tools failed");
+    ensure!(
+        build.status().context("running cargo build")?.success(),
+        "building the tools failed"
+    );
     Ok(())
 }
 

@@ -1,10 +1,16 @@
 //! `cargo xtask TASK`: the project's tasks, one module each.
 
 mod demo;
+mod dist;
+mod man;
 mod playground;
 
 use std::collections::HashMap;
-use std::process::ExitCode;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
 
 use ::playground::ServerKind;
 
@@ -15,6 +21,9 @@ Tasks:
              run a local stand-in for the book's mail.example.com until Ctrl-C
   demo [--server dovecot|builtin]
              start a playground and run the four tools against it, as in the book
+  dist [TOOL...]
+             release archives (binary, README, licences, man page) and .deb packages
+             for the tools, checked, with SHA256SUMS, in target/dist
 ";
 
 fn main() -> ExitCode {
@@ -22,6 +31,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("playground") => playground::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -62,4 +72,54 @@ fn server_choice(options: &HashMap<&str, &str>) -> anyhow::Result<ServerKind> {
         Some(name) => name.parse().map_err(anyhow::Error::msg),
         None => Ok(ServerKind::best_available()),
     }
+}
+
+/// The four tools, in the book's order.
+const TOOLS: [&str; 4] = ["popconn", "apopconn", "mailbox", "download_and_delete"];
+
+/// The workspace's top folder.
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// `cargo ARGS` in the workspace, without the CARGO_* variables `cargo run` set for this
+/// xtask: build scripts that watch them (ring's does) would rebuild, for this build and for
+/// the next one made without them.
+fn cargo<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.args(args).current_dir(workspace_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let described_xtask = name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref());
+        if described_xtask {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
+/// Runs a command and returns its standard output, trimmed; failing is an error.
+fn command_output(command: &mut Command) -> anyhow::Result<String> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_string())
 }

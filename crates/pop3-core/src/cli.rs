@@ -192,26 +192,28 @@ pub fn help(tool: &Tool) -> String {
 
 usage: {name} [options] hostname username
 
-  hostname             the POP3 server: host, host:port, [ipv6] or [ipv6]:port
-  username             the mailbox to log in to; the password is asked for
+  hostname                  the POP3 server: host, host:port, [ipv6] or [ipv6]:port
+  username                  the mailbox to log in to; the password is asked for
 
 Options:
-      --stls           connect to plain POP3 (port 110) and upgrade with STLS;
-                       the default is POP3S, TLS from the start (port 995)
-      --insecure-plaintext
-                       no TLS at all (port 110): the password and the mail
-                       cross the network in clear; for test servers only
-      --ca-file FILE   also trust the CA certificates in FILE (PEM)
-      --timeout SECS   connect, read and write timeout (default: {seconds})
-      --trace          show the protocol exchange on stderr, passwords masked
-  -h, --help           show this help
-  -V, --version        show the version
+      --stls                plain POP3 (port 110) upgraded with STLS; default: POP3S (995)
+      --insecure-plaintext  no TLS at all (port 110), password in clear: test servers only
+      --ca-file FILE        also trust the CA certificates in FILE (PEM)
+      --timeout SECS        connect, read and write timeout (default: {seconds})
+      --trace               show the protocol exchange on stderr, passwords masked
+  -h, --help                show this help
+  -V, --version             show the version
 
 Environment:
-  POP3_CA_FILE         like --ca-file
-  POP3_TRACE           like --trace, when set to 1
-  SSL_CERT_FILE, SSL_CERT_DIR
-                       replace the system's trusted certificates
+  POP3_CA_FILE              like --ca-file
+  POP3_TRACE                like --trace, when set to 1
+  SSL_CERT_FILE             replaces the system's trusted certificates (a PEM file)
+  SSL_CERT_DIR              replaces the system's trusted certificates (a directory)
+
+Exit status:
+  0                         success
+  1                         the login was refused, or the session failed
+  2                         wrong arguments
 
 The password is read without echo from the terminal, or as one line from
 standard input when that is not a terminal. TLS certificates are always
