@@ -229,3 +229,70 @@ fn relay(client: TcpStream, target_port: u16, fault: Fault) -> std::io::Result<(
     }
     Ok(())
 }
+
+/// Checks the traced session that a tool's README shows (the ```text block whose first line
+/// is `$ ... TOOL ... 2>&1`): runs that command against a fresh built-in playground and
+/// compares, with greeting timestamps and the port set aside. A `...` line in the README
+/// stands for lines left out.
+pub fn assert_readme_trace(readme: &Path, binary: &str) {
+    let text = std::fs::read_to_string(readme).expect("reading the README");
+    let block = text
+        .split("```text\n$ ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the README shows a traced session");
+    let (command_line, expected) = block.split_once('\n').unwrap_or((block, ""));
+    let (input, command_line) = command_line.split_once(" | ").expect("`INPUT | TOOL ARGS 2>&1`");
+    let input = match input.split_once(' ') {
+        Some(("echo", word)) => format!("{word}\n"),
+        Some(("printf", format)) => format.trim_matches('\'').replace("\\n", "\n"),
+        _ => panic!("unknown input {input:?}"),
+    };
+    let p = start(ServerKind::Builtin);
+    let host = p.pop3s_host();
+    let args: Vec<&str> = command_line
+        .split_whitespace()
+        .skip(1)
+        .filter(|word| *word != "2>&1")
+        .map(|word| if word == "localhost" { host.as_str() } else { word })
+        .collect();
+    let actual = run_combined(&mut tool(binary, &p, &args), &input);
+    let (actual, expected) = (without_timestamps(&actual), without_timestamps(expected));
+    match expected.split_once("\n...\n") {
+        Some((head, tail)) => {
+            assert!(actual.starts_with(head), "README's trace begins:\n{head}\nthe tool's:\n{actual}");
+            assert!(actual.trim_end().ends_with(tail.trim_end()), "README's trace ends:\n{tail}\nthe tool's:\n{actual}");
+        }
+        None => assert_eq!(actual.trim_end(), expected.trim_end(), "README's trace is out of date"),
+    }
+}
+
+/// Runs `command` with `input` on standard input and both its outputs on one pipe, in the
+/// order they were written, as a terminal would show them.
+pub fn run_combined(command: &mut Command, input: &str) -> String {
+    let (mut reader, writer) = std::io::pipe().expect("a pipe");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(writer.try_clone().expect("a pipe"))
+        .stderr(writer)
+        .spawn()
+        .expect("starting the tool");
+    let _ = child.stdin.take().expect("piped stdin").write_all(input.as_bytes());
+    // The command still holds the pipe's writing ends: drop them, or reading never ends.
+    drop(std::mem::replace(command, Command::new("true")));
+    let mut output = String::new();
+    reader.read_to_string(&mut output).expect("reading the output");
+    child.wait().expect("waiting for the tool");
+    output
+}
+
+/// Replaces APOP timestamps (`<...@...>` in greetings) by `<TIMESTAMP>`.
+fn without_timestamps(text: &str) -> String {
+    text.lines()
+        .map(|line| match (line.starts_with("S: +OK"), line.find('<'), line.rfind('>')) {
+            (true, Some(open), Some(close)) if open < close => format!("{}<TIMESTAMP>{}", &line[..open], &line[close + 1..]),
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

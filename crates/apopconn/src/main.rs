@@ -29,6 +29,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn session(p: &mut Client<Stream>, username: &str, password: &str) -> pop3_core::Result<ExitCode> {
+    // p.apop(username, passwd)
     if let Err(e) = p.apop(username, password) {
         return cli::login_failed(e); // print("Login failed:", e)
     }

@@ -28,7 +28,8 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Result<ExitCode> {
-    if let Err(e) = p.login(user, password) {
+    // p.user(user); p.pass_(passwd)
+    if let Err(e) = p.user(user).and_then(|_| p.pass(password)) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     let status = p.stat()?;
