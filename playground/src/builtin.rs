@@ -190,7 +190,15 @@ impl Session<'_> {
             let args: Vec<&str> = words.collect();
             match self.command(&command, &args)? {
                 Next::Continue => {}
-                Next::Close => return self.flush(),
+                Next::Close => {
+                    self.flush()?;
+                    // A clean TLS ending, so clients can tell it from a cut connection.
+                    if let Conn::Tls(tls) = self.reader.get_mut() {
+                        tls.conn.send_close_notify();
+                        tls.flush()?;
+                    }
+                    return Ok(());
+                }
                 Next::StartTls => {
                     self.flush()?;
                     start_tls(&mut self.reader, &self.shared.tls)?;
