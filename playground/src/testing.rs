@@ -242,7 +242,9 @@ pub fn assert_readme_trace(readme: &Path, binary: &str) {
         .and_then(|rest| rest.split("\n```").next())
         .expect("the README shows a traced session");
     let (command_line, expected) = block.split_once('\n').unwrap_or((block, ""));
-    let (input, command_line) = command_line.split_once(" | ").expect("`INPUT | TOOL ARGS 2>&1`");
+    let (input, command_line) = command_line
+        .split_once(" | ")
+        .expect("`INPUT | TOOL ARGS 2>&1`");
     let input = match input.split_once(' ') {
         Some(("echo", word)) => format!("{word}\n"),
         Some(("printf", format)) => format.trim_matches('\'').replace("\\n", "\n"),
@@ -254,16 +256,32 @@ pub fn assert_readme_trace(readme: &Path, binary: &str) {
         .split_whitespace()
         .skip(1)
         .filter(|word| *word != "2>&1")
-        .map(|word| if word == "localhost" { host.as_str() } else { word })
+        .map(|word| {
+            if word == "localhost" {
+                host.as_str()
+            } else {
+                word
+            }
+        })
         .collect();
     let actual = run_combined(&mut tool(binary, &p, &args), &input);
     let (actual, expected) = (without_timestamps(&actual), without_timestamps(expected));
     match expected.split_once("\n...\n") {
         Some((head, tail)) => {
-            assert!(actual.starts_with(head), "README's trace begins:\n{head}\nthe tool's:\n{actual}");
-            assert!(actual.trim_end().ends_with(tail.trim_end()), "README's trace ends:\n{tail}\nthe tool's:\n{actual}");
+            assert!(
+                actual.starts_with(head),
+                "README's trace begins:\n{head}\nthe tool's:\n{actual}"
+            );
+            assert!(
+                actual.trim_end().ends_with(tail.trim_end()),
+                "README's trace ends:\n{tail}\nthe tool's:\n{actual}"
+            );
         }
-        None => assert_eq!(actual.trim_end(), expected.trim_end(), "README's trace is out of date"),
+        None => assert_eq!(
+            actual.trim_end(),
+            expected.trim_end(),
+            "README's trace is out of date"
+        ),
     }
 }
 
@@ -277,11 +295,17 @@ pub fn run_combined(command: &mut Command, input: &str) -> String {
         .stderr(writer)
         .spawn()
         .expect("starting the tool");
-    let _ = child.stdin.take().expect("piped stdin").write_all(input.as_bytes());
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes());
     // The command still holds the pipe's writing ends: drop them, or reading never ends.
     drop(std::mem::replace(command, Command::new("true")));
     let mut output = String::new();
-    reader.read_to_string(&mut output).expect("reading the output");
+    reader
+        .read_to_string(&mut output)
+        .expect("reading the output");
     child.wait().expect("waiting for the tool");
     output
 }
@@ -289,10 +313,14 @@ pub fn run_combined(command: &mut Command, input: &str) -> String {
 /// Replaces APOP timestamps (`<...@...>` in greetings) by `<TIMESTAMP>`.
 fn without_timestamps(text: &str) -> String {
     text.lines()
-        .map(|line| match (line.starts_with("S: +OK"), line.find('<'), line.rfind('>')) {
-            (true, Some(open), Some(close)) if open < close => format!("{}<TIMESTAMP>{}", &line[..open], &line[close + 1..]),
-            _ => line.to_string(),
-        })
+        .map(
+            |line| match (line.starts_with("S: +OK"), line.find('<'), line.rfind('>')) {
+                (true, Some(open), Some(close)) if open < close => {
+                    format!("{}<TIMESTAMP>{}", &line[..open], &line[close + 1..])
+                }
+                _ => line.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result, ServerError};
 use crate::response::{self, Capabilities, ScanListing, Stat, UniqueId};
+use crate::sasl::Mechanism;
 
 /// The longest status or listing line accepted, terminator included. Message data lines
 /// have no limit: they are streamed.
@@ -192,10 +193,16 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
-    /// Reads a status line: `+OK ...` is returned whole, `-ERR ...` becomes [`Error::Server`].
-    fn get_response(&mut self) -> Result<String> {
+    /// Reads one status line, as text.
+    fn get_status_line(&mut self) -> Result<String> {
         let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
         self.trace("S", &line);
+        Ok(line)
+    }
+
+    /// Reads a status line: `+OK ...` is returned whole, `-ERR ...` becomes [`Error::Server`].
+    fn get_response(&mut self) -> Result<String> {
+        let line = self.get_status_line()?;
         if line.starts_with("+OK") {
             Ok(line)
         } else if line.starts_with("-ERR") {
@@ -347,6 +354,90 @@ impl<S: Read + Write> Client<S> {
         let line = Zeroizing::new(format!("PASS {password}"));
         self.put_line(&line, &format!("PASS {MASK}"))?;
         self.get_response()
+    }
+
+    /// Secrets (passwords, tokens) do not travel on a connection marked unencrypted.
+    fn check_secret_may_travel(&self) -> Result<()> {
+        if self.refuse_password {
+            return Err(Error::Usage(
+                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// AUTH (RFC 5034): logs in with a SASL mechanism; `secret` is the password (PLAIN) or
+    /// the OAuth 2 access token (XOAUTH2, OAUTHBEARER). The response goes on the AUTH line
+    /// when that stays within 255 octets, otherwise after the server's `+` (the two-step
+    /// form Microsoft requires for its long tokens). When the server answers the response
+    /// with an error challenge (a base64 JSON report, for the OAuth mechanisms), the exchange
+    /// is finished as the mechanism says and the decoded report is kept in the error's
+    /// [`ServerError::details`]. Secrets are masked in the trace.
+    ///
+    /// ```
+    /// # use pop3_core::{Client, Mechanism, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n+ \r\n+OK welcome\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// client.authenticate(Mechanism::XOAuth2, "someuser@example.com", &"t".repeat(300))?;
+    /// assert!(client.get_ref().written_text().starts_with("AUTH XOAUTH2\r\ndXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQF"));
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        user: &str,
+        secret: &str,
+    ) -> Result<String> {
+        use base64::Engine as _;
+        const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+        self.check_secret_may_travel()?;
+        let name = mechanism.name();
+        let response = Zeroizing::new(BASE64.encode(mechanism.response(user, secret).as_bytes()));
+        let inline = Zeroizing::new(format!("AUTH {name} {}", *response));
+        // RFC 5034: a command line of at most 255 octets, CRLF included.
+        let mut sent = inline.len() + 2 <= 255;
+        if sent {
+            self.put_line(&inline, &format!("AUTH {name} {MASK}"))?;
+        } else {
+            let command = format!("AUTH {name}");
+            self.put_line(&command, &command)?;
+        }
+        let mut explained = None;
+        for _ in 0..4 {
+            let line = self.get_status_line()?;
+            if line.starts_with("+OK") {
+                return Ok(line);
+            }
+            if line.starts_with("-ERR") {
+                return Err(Error::Server(
+                    ServerError::new(line).with_details(explained),
+                ));
+            }
+            let Some(challenge) = line.strip_prefix('+') else {
+                return Err(Error::Protocol(format!(
+                    "expected +OK, -ERR or a + challenge to AUTH, got {:?}",
+                    response::shorten(&line)
+                )));
+            };
+            if sent {
+                // A challenge after the response is the server explaining its refusal.
+                let report = BASE64.decode(challenge.trim()).unwrap_or_default();
+                explained = Some(String::from_utf8_lossy(&report).into_owned());
+                self.put_line(mechanism.after_error(), "")?;
+            } else {
+                self.put_line(&response, MASK)?;
+                sent = true;
+            }
+        }
+        Err(Error::Protocol(
+            "AUTH: the server kept sending challenges".into(),
+        ))
+    }
+
+    /// UTF8 (RFC 6856): from now on user names, passwords and mail may be UTF-8. Send it
+    /// only when CAPA lists `UTF8`.
+    pub fn utf8(&mut self) -> Result<String> {
+        self.short_cmd("UTF8")
     }
 
     /// USER then PASS.

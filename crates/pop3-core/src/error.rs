@@ -28,12 +28,28 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerError {
     line: String,
+    details: Option<String>,
 }
 
 impl ServerError {
     /// Wraps a status line that starts with `-ERR`.
     pub(crate) fn new(line: String) -> Self {
-        ServerError { line }
+        ServerError {
+            line,
+            details: None,
+        }
+    }
+
+    /// Adds what the server explained before refusing (an OAuth error's JSON, decoded).
+    pub(crate) fn with_details(mut self, details: Option<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// What the server explained before refusing, if anything: for XOAUTH2 and OAUTHBEARER,
+    /// the decoded error challenge, e.g. `{"status":"401","schemes":"bearer"}`.
+    pub fn details(&self) -> Option<&str> {
+        self.details.as_deref()
     }
 
     /// The status line as the server sent it, e.g. `-ERR [AUTH] Authentication failed.`
@@ -75,7 +91,10 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => io_message(e, f),
             Error::Tls(e) => tls_message(e, f),
-            Error::Server(e) => f.write_str(e.line()),
+            Error::Server(e) => match e.details() {
+                Some(details) => write!(f, "{} (the server explained: {details})", e.line()),
+                None => f.write_str(e.line()),
+            },
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
             Error::Timeout => f.write_str("timed out waiting for the server"),
             // Worded as poplib words it, so the tools print the book's line.

@@ -48,6 +48,7 @@ mod client;
 mod error;
 mod net;
 pub mod response;
+mod sasl;
 pub mod scripted;
 mod tls;
 
@@ -58,4 +59,5 @@ pub use client::{Client, MAX_LINE};
 pub use error::{Error, Result, ServerError};
 pub use net::{Address, Connector, Security, Stream, DEFAULT_TIMEOUT};
 pub use response::{Capabilities, ScanListing, Stat, UniqueId};
+pub use sasl::Mechanism;
 pub use tls::{TlsConfig, TlsStream};

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::{Client, Error, ScanListing, Stat};
+use pop3_core::{Client, Error, Mechanism, ScanListing, Stat};
 
 const GREETING: &str = "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
 
@@ -394,72 +394,99 @@ fn list_longer_than_stat_said_is_an_error() {
     assert_eq!(listings.len(), 3);
 }
 
-/// A server's side that sends a status line, then `size` bytes of message data in lines of
-/// 1000 bytes, then the terminator, made as it is read: nothing is held in memory.
-struct GeneratedMessage {
-    sent: u64,
-    size: u64,
-    head: &'static [u8],
-}
-
-impl std::io::Read for GeneratedMessage {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut n = 0;
-        while n < buf.len() {
-            let pos = self.sent as usize;
-            let byte = if pos < self.head.len() {
-                self.head[pos]
-            } else {
-                let body = self.sent - self.head.len() as u64;
-                match body {
-                    b if b < self.size && b % 1000 == 998 => b'\r',
-                    b if b < self.size && b % 1000 == 999 => b'\n',
-                    b if b < self.size => b'x',
-                    b if b == self.size => b'.',
-                    b if b == self.size + 1 => b'\r',
-                    b if b == self.size + 2 => b'\n',
-                    _ => break,
-                }
-            };
-            buf[n] = byte;
-            n += 1;
-            self.sent += 1;
-        }
-        Ok(n)
-    }
-}
-
-impl std::io::Write for GeneratedMessage {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Peak resident memory of this process so far, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+#[test]
+fn auth_plain_with_an_initial_response() {
+    let (reply, written) = run("+OK welcome\r\n", |c| {
+        c.authenticate(Mechanism::Plain, "tim", "tanstaaftanstaaf")
+    });
+    assert_eq!(reply, "+OK welcome");
+    // RFC 4616's example message, in base64 on the AUTH line (RFC 5034).
+    assert_eq!(written, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
 }
 
 #[test]
-fn a_100_megabyte_message_streams_in_bounded_memory() {
-    const SIZE: u64 = 100 * 1000 * 1000;
-    let server = GeneratedMessage {
-        sent: 0,
-        size: SIZE,
-        head: b"+OK ready\r\n+OK 100000000 octets\r\n",
-    };
-    let mut client = Client::new(server).unwrap();
-    let before = peak_rss_kib();
-    let octets = client.retr_to(1, &mut std::io::sink()).unwrap();
-    let grown = peak_rss_kib() - before;
-    assert_eq!(octets, SIZE);
-    assert!(
-        grown < 16 * 1024,
-        "peak memory grew by {grown} KiB for a 100 MB message"
+fn auth_xoauth2_two_steps_for_a_long_token() {
+    let token = "x".repeat(1200);
+    let (_, written) = run("+ \r\n+OK\r\n", |c| {
+        c.authenticate(Mechanism::XOAuth2, "u@example.com", &token)
+    });
+    let (first, second) = written.split_once("\r\n").unwrap();
+    assert_eq!(first, "AUTH XOAUTH2");
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(second.trim_end())
+        .unwrap();
+    assert_eq!(
+        decoded,
+        format!("user=u@example.com\x01auth=Bearer {token}\x01\x01").as_bytes()
     );
+}
+
+/// Google's documented XOAUTH2 error challenge: `{"status":"401","schemes":"bearer mac",
+/// "scope":"https://mail.google.com/"}` in base64.
+const GOOGLE_ERROR: &str = "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0K";
+
+#[test]
+fn auth_error_challenges_are_finished_and_reported() {
+    for (mechanism, closing) in [
+        (Mechanism::XOAuth2, "\r\n"),
+        (Mechanism::OAuthBearer, "AQ==\r\n"),
+    ] {
+        let replies = format!("+ {GOOGLE_ERROR}\r\n-ERR [AUTH] Invalid credentials\r\n");
+        let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+        let err = client
+            .authenticate(mechanism, "u@example.com", "expired-token")
+            .unwrap_err();
+        let Error::Server(refusal) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(refusal.code(), Some("AUTH"));
+        let details = refusal.details().unwrap();
+        assert!(
+            details.starts_with(r#"{"status":"401","schemes":"bearer mac""#),
+            "{details}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("-ERR [AUTH] Invalid credentials (the server explained: {"),
+            "{err}"
+        );
+        let written = client.get_ref().written_text();
+        assert!(
+            written.ends_with(&format!("\r\n{closing}")),
+            "{mechanism}: {written:?}"
+        );
+        assert_eq!(written.matches("\r\n").count(), 2);
+    }
+}
+
+#[test]
+fn auth_is_masked_in_the_trace_and_refused_in_clear() {
+    let trace = SharedBuf::default();
+    let script = format!("{GREETING}+ \r\n+OK\r\n");
+    let mut client =
+        Client::with_trace(ScriptedStream::new(script), Box::new(trace.clone())).unwrap();
+    client
+        .authenticate(Mechanism::XOAuth2, "u", &"secret".repeat(50))
+        .unwrap();
+    assert_eq!(
+        trace.text().lines().skip(1).collect::<Vec<_>>(),
+        ["C: AUTH XOAUTH2", "S: + ", "C: ********", "S: +OK"]
+    );
+    let mut client = Client::new(ScriptedStream::new(GREETING)).unwrap();
+    client.refuse_password_in_clear();
+    assert!(matches!(
+        client.authenticate(Mechanism::Plain, "u", "p"),
+        Err(Error::Usage(_))
+    ));
+    assert!(client.get_ref().written.is_empty());
+}
+
+#[test]
+fn utf8() {
+    let (_, written) = run("+OK UTF8 enabled\r\n+OK\r\n", |c| {
+        c.utf8()?;
+        c.user("brandön")
+    });
+    assert_eq!(written, "UTF8\r\nUSER brandön\r\n");
 }
