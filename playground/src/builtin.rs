@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
 use md5::{Digest, Md5};
 use rustls::ServerConfig;
 
@@ -234,6 +235,28 @@ impl Session<'_> {
                     None => self.reply("-ERR No username given."),
                 }
             }
+            ("AUTH", 1 | 2, false) if args[0].eq_ignore_ascii_case("PLAIN") => {
+                let response = match args.get(1) {
+                    Some(initial) => initial.to_string(),
+                    None => {
+                        self.reply("+ ");
+                        self.flush()?;
+                        let mut line = String::new();
+                        (&mut self.reader)
+                            .take(MAX_COMMAND as u64)
+                            .read_line(&mut line)?;
+                        line.trim_end().to_string()
+                    }
+                };
+                // RFC 4616: authzid NUL authcid NUL password.
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(&response)
+                    .unwrap_or_default();
+                let fields: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
+                let valid = matches!(fields.as_slice(), [b"" | b"brandon", user, password]
+                    if *user == USER.as_bytes() && *password == PASSWORD.as_bytes());
+                self.log_in(valid);
+            }
             ("APOP", 2, false) if self.shared.apop => {
                 let expected = Md5::new()
                     .chain_update(self.timestamp.as_bytes())
@@ -304,7 +327,14 @@ impl Session<'_> {
     }
 
     fn capa(&mut self) {
-        let mut lines = vec!["TOP", "UIDL", "RESP-CODES", "PIPELINING", "USER"];
+        let mut lines = vec![
+            "TOP",
+            "UIDL",
+            "RESP-CODES",
+            "PIPELINING",
+            "USER",
+            "SASL PLAIN",
+        ];
         if matches!(self.reader.get_ref(), Conn::Plain(_))
             && matches!(self.state, State::Authorization { .. })
         {

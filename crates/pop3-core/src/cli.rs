@@ -12,7 +12,8 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::{
-    Address, Client, Connector, Error, Result, Security, Stream, TlsConfig, DEFAULT_TIMEOUT,
+    Address, Client, Connector, Error, Mechanism, Result, Security, Stream, TlsConfig,
+    DEFAULT_TIMEOUT,
 };
 
 /// What a tool says about itself in `--help` and `--version`.
@@ -42,6 +43,10 @@ pub struct Args {
     pub timeout: Duration,
     /// Trace the protocol on stderr.
     pub trace: bool,
+    /// Log in with this SASL mechanism instead of the book's way.
+    pub auth: Option<Mechanism>,
+    /// A shell command whose output is the password or token, instead of the prompt.
+    pub password_command: Option<String>,
 }
 
 impl Args {
@@ -123,6 +128,8 @@ pub fn parse(
         .map(PathBuf::from);
     let mut timeout = DEFAULT_TIMEOUT;
     let mut trace = env("POP3_TRACE").is_some_and(|v| v == "1");
+    let mut auth = None;
+    let mut password_command = None;
     while let Some(arg) = parser.next().map_err(invalid)? {
         match arg {
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -144,6 +151,21 @@ pub fn parse(
                 timeout = Duration::from_secs(seconds);
             }
             Long("trace") => trace = true,
+            Long("auth") => {
+                let name = parser.value().map_err(invalid)?;
+                let name = name.to_str().unwrap_or_default();
+                auth = Some(
+                    name.parse()
+                        .map_err(|e: Error| UsageError::Invalid(e.to_string()))?,
+                );
+            }
+            Long("password-command") => {
+                let command = parser.value().map_err(invalid)?;
+                let command = command.into_string().map_err(|_| {
+                    UsageError::Invalid("--password-command is not valid UTF-8".into())
+                })?;
+                password_command = Some(command);
+            }
             Value(value) => operands.push(value),
             _ => return Err(invalid(arg.unexpected())),
         }
@@ -174,6 +196,8 @@ pub fn parse(
         ca_file,
         timeout,
         trace,
+        auth,
+        password_command,
     }))
 }
 
@@ -192,31 +216,34 @@ pub fn help(tool: &Tool) -> String {
 
 usage: {name} [options] hostname username
 
-  hostname                  the POP3 server: host, host:port, [ipv6] or [ipv6]:port
-  username                  the mailbox to log in to; the password is asked for
+  hostname                      the POP3 server: host, host:port, [ipv6] or [ipv6]:port
+  username                      the mailbox to log in to; the password is asked for
 
 Options:
-      --stls                plain POP3 (port 110) upgraded with STLS; default: POP3S (995)
-      --insecure-plaintext  no TLS at all (port 110), password in clear: test servers only
-      --ca-file FILE        also trust the CA certificates in FILE (PEM)
-      --timeout SECS        connect, read and write timeout (default: {seconds})
-      --trace               show the protocol exchange on stderr, passwords masked
-  -h, --help                show this help
-  -V, --version             show the version
+      --stls                    plain POP3 (port 110) upgraded with STLS; default: POP3S (995)
+      --insecure-plaintext      no TLS at all (port 110), password in clear: test servers only
+      --ca-file FILE            also trust the CA certificates in FILE (PEM)
+      --timeout SECS            connect, read and write timeout (default: {seconds})
+      --auth MECHANISM          log in by SASL AUTH instead: plain, xoauth2 or oauthbearer
+      --password-command CMD    the password (or OAuth token) is what CMD prints, not typed
+      --trace                   show the protocol exchange on stderr, secrets masked
+  -h, --help                    show this help
+  -V, --version                 show the version
 
 Environment:
-  POP3_CA_FILE              like --ca-file
-  POP3_TRACE                like --trace, when set to 1
-  SSL_CERT_FILE             replaces the system's trusted certificates (a PEM file)
-  SSL_CERT_DIR              replaces the system's trusted certificates (a directory)
+  POP3_CA_FILE                  like --ca-file
+  POP3_TRACE                    like --trace, when set to 1
+  SSL_CERT_FILE                 replaces the system's trusted certificates (a PEM file)
+  SSL_CERT_DIR                  replaces the system's trusted certificates (a directory)
 
 Exit status:
-  0                         success
-  1                         the login was refused, or the session failed
-  2                         wrong arguments
+  0                             success
+  1                             the login was refused, or the session failed
+  2                             wrong arguments
 
 The password is read without echo from the terminal, or as one line from
-standard input when that is not a terminal. TLS certificates are always
+standard input when that is not a terminal, or from --password-command (run by
+/bin/sh; its output's last line break is dropped). TLS certificates are always
 verified.
 {notes}"
     )
@@ -227,10 +254,57 @@ fn has_line_break(text: &str) -> bool {
     text.contains(['\r', '\n', '\0'])
 }
 
-/// Asks for the password as Python's `getpass` does: without echo on a terminal; from a
-/// pipe, one line of standard input after a warning on stderr. End of input (Ctrl-D) and a
-/// password holding a line break are errors, found before anything is sent.
-pub fn read_password() -> io::Result<Zeroizing<String>> {
+/// The password: from `--password-command` if given, else asked for as Python's `getpass`
+/// does: without echo on a terminal; from a pipe, one line of standard input after a
+/// warning on stderr. End of input (Ctrl-D) and a password holding a line break are
+/// errors, found before anything is sent.
+pub fn read_password(args: &Args) -> io::Result<Zeroizing<String>> {
+    let password = match &args.password_command {
+        Some(command) => secret_from_command(command)?,
+        None => prompt_for_password()?,
+    };
+    if has_line_break(&password) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the password holds a line break or NUL, which would inject POP3 commands: refused",
+        ));
+    }
+    Ok(password)
+}
+
+/// Runs `command` with /bin/sh, as mpop's passwordeval does, and takes what it prints,
+/// less its last line break. Its stderr and stdin stay the user's, for its own prompts.
+fn secret_from_command(command: &str) -> io::Result<Zeroizing<String>> {
+    let output = std::process::Command::new("/bin/sh")
+        .args(["-c", command])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| io::Error::new(e.kind(), format!("--password-command: {e}")))?;
+    let printed = Zeroizing::new(output.stdout);
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "--password-command failed ({})",
+            output.status
+        )));
+    }
+    let text = std::str::from_utf8(&printed).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "--password-command printed text that is not UTF-8",
+        )
+    })?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "--password-command printed nothing",
+        ));
+    }
+    Ok(Zeroizing::new(text.to_string()))
+}
+
+fn prompt_for_password() -> io::Result<Zeroizing<String>> {
     let end_of_input = || {
         io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -261,12 +335,6 @@ pub fn read_password() -> io::Result<Zeroizing<String>> {
         line.truncate(end);
         line
     };
-    if has_line_break(&password) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the password holds a line break or NUL, which would inject POP3 commands: refused",
-        ));
-    }
     Ok(password)
 }
 
@@ -327,6 +395,54 @@ pub fn for_screen(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// How a tool logs in when `--auth` does not say otherwise: the book's way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// USER, then PASS (popconn, mailbox, download_and_delete).
+    UserPass,
+    /// APOP (apopconn).
+    Apop,
+}
+
+/// Logs in: the book's way, or by SASL AUTH with `--auth`. CAPA is asked only when needed:
+/// to check that the server offers the mechanism (an unknown name in its list is ignored),
+/// and to switch to UTF8 (RFC 6856) when the user name or secret is not ASCII and the
+/// server supports it. So the book's default exchange stays exactly the book's.
+pub fn log_in(p: &mut Client<Stream>, args: &Args, secret: &str, book: Login) -> Result<String> {
+    let user = args.username.as_str();
+    let needs_utf8 = !user.is_ascii() || !secret.is_ascii();
+    let capabilities = match args.auth.is_some() || needs_utf8 {
+        true => p.capa().ok(),
+        false => None,
+    };
+    if needs_utf8 && capabilities.as_ref().is_some_and(|c| c.has("UTF8")) {
+        p.utf8()?;
+    }
+    let Some(mechanism) = args.auth else {
+        return match book {
+            Login::UserPass => p.user(user).and_then(|_| p.pass(secret)),
+            Login::Apop => p.apop(user, secret),
+        };
+    };
+    if let Some(capabilities) = &capabilities {
+        let offered = capabilities.arguments("SASL");
+        if !offered
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(mechanism.name()))
+        {
+            let offered = if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(" ")
+            };
+            return Err(Error::Usage(format!(
+                "the server does not offer SASL {mechanism} (it offers: {offered})"
+            )));
+        }
+    }
+    p.authenticate(mechanism, user, secret)
 }
 
 /// Handles a failed login as the book does: a refusal by the server prints
@@ -415,7 +531,21 @@ mod tests {
         assert_eq!(args.ca_file, Some(PathBuf::from("ca.pem")));
         assert_eq!(args.timeout, Duration::from_secs(5));
         assert!(args.trace);
+        assert_eq!((args.auth, args.password_command), (None, None));
         assert_eq!(run_args(&["--stls", "localhost", "b"]).port(), 110);
+        let sasl = run_args(&[
+            "--auth",
+            "XOAuth2",
+            "--password-command",
+            "oauth2-token --user b",
+            "h",
+            "b",
+        ]);
+        assert_eq!(sasl.auth, Some(Mechanism::XOAuth2));
+        assert_eq!(
+            sasl.password_command.as_deref(),
+            Some("oauth2-token --user b")
+        );
         let plain = run_args(&["--insecure-plaintext", "localhost", "b"]);
         assert_eq!((plain.security, plain.port()), (Security::Plaintext, 110));
     }
@@ -451,6 +581,23 @@ mod tests {
     }
 
     #[test]
+    fn secrets_from_a_command() {
+        assert_eq!(*secret_from_command("echo token123").unwrap(), "token123");
+        assert_eq!(
+            *secret_from_command("printf 'two\\nlines\\r\\n'").unwrap(),
+            "two\nlines"
+        );
+        let failed = secret_from_command("echo partial; exit 3")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(failed, "--password-command failed (exit status: 3)");
+        assert_eq!(
+            secret_from_command("true").unwrap_err().to_string(),
+            "--password-command printed nothing"
+        );
+    }
+
+    #[test]
     fn terminal_safe_escapes_what_could_act_on_a_terminal() {
         assert!(matches!(terminal_safe("plain\ttext\n"), Cow::Borrowed(_)));
         assert_eq!(
@@ -483,5 +630,6 @@ mod tests {
         invalid(&["mail example.com", "u"], "spaces");
         invalid(&["host:99999", "u"], "out of range");
         invalid(&["host", "brandon\r\nDELE 1"], "line break");
+        invalid(&["--auth", "cram-md5", "h", "u"], "unknown SASL mechanism");
     }
 }

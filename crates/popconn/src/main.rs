@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Tool};
+use pop3_core::cli::{self, Args, Login, Tool};
 use pop3_core::{Client, Stream};
 
 const TOOL: Tool = Tool {
@@ -20,16 +20,16 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let args = cli::parse_args(&TOOL); // if len(sys.argv) != 3: usage, exit(2)
-    let password = cli::read_password()?; // passwd = getpass.getpass()
+    let password = cli::read_password(&args)?; // passwd = getpass.getpass()
     let server = args.server();
     let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
-    let outcome = session(&mut p, &args.username, &password); // try: ... else: ...
+    let outcome = session(&mut p, &args, &password); // try: ... else: ...
     cli::quit(p, outcome).context(server) // finally: p.quit()
 }
 
-fn session(p: &mut Client<Stream>, user: &str, password: &str) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd)
-    if let Err(e) = p.user(user).and_then(|_| p.pass(password)) {
+fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
+    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth
+    if let Err(e) = cli::log_in(p, args, password, Login::UserPass) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     let status = p.stat()?;
