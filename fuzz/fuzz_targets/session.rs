@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::Client;
+use pop3_core::{Client, Mechanism};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, server)) = data.split_first() else { return };
@@ -22,6 +22,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(!message.ends_with(b"\r\n.\r\n"));
     }
     let _ = client.apop("brandon", "abc123");
+    let _ = client.authenticate(Mechanism::XOAuth2, "brandon", "token");
+    let _ = client.authenticate(Mechanism::Plain, "brandon", &"long".repeat(80));
     let _ = client.dele(1);
     let _ = client.quit();
 });
