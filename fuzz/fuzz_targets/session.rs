@@ -18,8 +18,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = client.list_one(1);
     let _ = client.top(1, 0);
     if let Ok(message) = client.retr(1) {
-        // Un-stuffed data never ends in the terminator line.
-        assert!(!message.ends_with(b"\r\n.\r\n"));
+        // Un-stuffing only removes bytes.
+        assert!(message.len() <= server.len());
     }
     let _ = client.apop("brandon", "abc123");
     let _ = client.authenticate(Mechanism::XOAuth2, "brandon", "token");
