@@ -1,5 +1,6 @@
 //! `cargo xtask TASK`: the project's tasks, one module each.
 
+mod bench;
 mod demo;
 mod dist;
 mod man;
@@ -21,6 +22,9 @@ Tasks:
              run a local stand-in for the book's mail.example.com until Ctrl-C
   demo [--server dovecot|builtin]
              start a playground and run the four tools against it, as in the book
+  bench [--rounds N] [--only TEXT]
+             time our tools against Python's poplib, curl and a floor client on the
+             playground's Dovecot, with and without 50 ms of latency (report in target/)
   dist [TOOL...]
              release archives (binary, README, licences, man page) and .deb packages
              for the tools, checked, with SHA256SUMS, in target/dist
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Some("playground") => playground::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("bench-floor") => bench::floor(&args[1..]),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
