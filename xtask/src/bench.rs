@@ -37,7 +37,7 @@ struct Figures {
 
 struct Scenario {
     name: String,
-    messages: Vec<Vec<u8>>,
+    messages: Box<dyn Fn() -> Vec<Vec<u8>>>,
     /// Octets transferred by the RETR, for throughput.
     retr_octets: Option<u64>,
     /// Whether a run changes the mailbox (so it is restored before each round).
@@ -156,7 +156,8 @@ fn scenarios() -> anyhow::Result<Vec<Scenario>> {
             .collect();
         args.push(format!("{USER}:{PASSWORD}"));
         if let Some(request) = request {
-            args.extend(["-X".to_string(), request.to_string()]);
+            // -I: a one-line answer; without it curl waits for a multi-line one.
+            args.extend(["-I".to_string(), "-X".to_string(), request.to_string()]);
         }
         args.push(format!("pop3s://{{host}}/{path}"));
         Contender {
@@ -182,26 +183,33 @@ fn scenarios() -> anyhow::Result<Vec<Scenario>> {
         commands.push("QUIT".into());
         commands
     };
-    let small = |count: usize| -> Vec<Vec<u8>> {
-        (1..=count)
-            .map(|i| {
-                format!("From: bench@example.com\nSubject: message {i}\n\nBody of message {i}.\n")
+    // Mailboxes are made when a scenario runs, and dropped once written: the driver stays small.
+    fn small(count: usize) -> Box<dyn Fn() -> Vec<Vec<u8>>> {
+        Box::new(move || {
+            (1..=count)
+                .map(|i| {
+                    format!(
+                        "From: bench@example.com\nSubject: message {i}\n\nBody of message {i}.\n"
+                    )
                     .into_bytes()
-            })
-            .collect()
-    };
-    let big = |megabytes: usize| -> Vec<Vec<u8>> {
+                })
+                .collect()
+        })
+    }
+    fn big(megabytes: usize) -> Vec<u8> {
         let line = format!("{}\n", "x".repeat(75));
         let mut message = b"From: bench@example.com\nSubject: big\n\n".to_vec();
         while message.len() < megabytes * 1_000_000 {
             message.extend_from_slice(line.as_bytes());
         }
-        vec![message]
-    };
-    let sample: Vec<Vec<u8>> = playground::mailbox::SAMPLE_MESSAGES
-        .iter()
-        .map(|m| m.to_vec())
-        .collect();
+        message
+    }
+    let sample = Box::new(|| {
+        playground::mailbox::SAMPLE_MESSAGES
+            .iter()
+            .map(|m| m.to_vec())
+            .collect()
+    });
 
     let mut list = vec![Scenario {
         name: "popconn (6 messages)".into(),
@@ -230,8 +238,7 @@ fn scenarios() -> anyhow::Result<Vec<Scenario>> {
         });
     }
     for megabytes in [20, 100] {
-        let messages = big(megabytes);
-        let octets = playground::mailbox::wire_size(&messages[0]);
+        let octets = playground::mailbox::wire_size(&big(megabytes));
         let retr = Contender {
             name: "ours",
             program: release.join("examples/retr"),
@@ -240,7 +247,7 @@ fn scenarios() -> anyhow::Result<Vec<Scenario>> {
         };
         list.push(Scenario {
             name: format!("RETR {megabytes} MB"),
-            messages,
+            messages: Box::new(move || vec![big(megabytes)]),
             retr_octets: Some(octets),
             deletes: false,
             contenders: vec![
@@ -289,7 +296,7 @@ fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Res
     let start = || {
         Playground::start(Options {
             dir: dir.clone(),
-            messages: scenario.messages.clone(),
+            messages: (scenario.messages)(),
             ..Options::temporary(ServerKind::Dovecot)
         })
     };
@@ -335,7 +342,9 @@ fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Res
         .collect())
 }
 
-/// One run of one contender: wall time and peak RSS (from wait4), output discarded.
+/// One run of one contender, started by a small process of our own (`xtask bench-spawn`),
+/// so that the peak RSS that wait4 reports is the contender's and not this driver's (a child
+/// counts the RSS of the process it was forked from).
 fn run_once(
     contender: &Contender,
     playground: &Playground,
@@ -349,30 +358,55 @@ fn run_once(
         .iter()
         .map(|a| a.replace("{host}", &host).replace("{ca}", &ca))
         .collect();
-    let started = Instant::now();
-    let mut child = Command::new(&contender.program)
+    let mut spawner = Command::new(workspace_root().join("target/release/xtask"))
+        .arg("bench-spawn")
+        .arg(&contender.program)
         .args(&args)
         .env("POP3_CA_FILE", &playground.certs.ca)
         .env_remove("POP3_TRACE")
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
-        .with_context(|| format!("starting {}", contender.program.display()))?;
-    let mut stdin = child.stdin.take().context("stdin")?;
+        .context("starting xtask bench-spawn")?;
+    let mut stdin = spawner.stdin.take().context("stdin")?;
     let input = contender.input.clone();
     let feeder = std::thread::spawn(move || {
         let _ = stdin.write_all(input.as_bytes());
     });
-    let (status, rss) = wait_with_rusage(child.id())?;
-    let wall = started.elapsed();
+    let output = spawner.wait_with_output()?;
     let _ = feeder.join();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<u64> = report
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [status, wall_ns, rss] = fields[..] else {
+        bail!("bench-spawn said {report:?}");
+    };
     ensure!(
         status == 0,
         "{} {args:?} exited with {status}",
         contender.program.display()
     );
-    Ok((wall, rss))
+    Ok((Duration::from_nanos(wall_ns), rss))
+}
+
+/// `xtask bench-spawn PROGRAM ARGS...`: runs the program (standard input passed on, output
+/// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB`.
+pub fn spawn(args: &[String]) -> anyhow::Result<()> {
+    let [program, args @ ..] = args else {
+        bail!("usage: xtask bench-spawn PROGRAM ARGS...");
+    };
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {program}"))?;
+    let (status, rss) = wait_with_rusage(child.id())?;
+    println!("{status} {} {rss}", started.elapsed().as_nanos());
+    Ok(())
 }
 
 /// Waits for a child and returns its exit status and peak resident set (KiB).

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("bench-floor") => bench::floor(&args[1..]),
+        Some("bench-spawn") => bench::spawn(&args[1..]),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
