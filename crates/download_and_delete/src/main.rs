@@ -40,12 +40,19 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
+    // Not in the book: where the server offers PIPELINING (RFC 2449), the next TOP and each
+    // DELE travel without waiting for their answers, saving a round trip each.
+    p.pipeline_if_offered()?;
     let rule = "-".repeat(72);
-    for listing in p.list()? {
+    let listings = p.list()?;
+    for (i, listing) in listings.iter().enumerate() {
         let number = listing.number;
         println!("Message {number} (size is {} bytes):", listing.size);
         println!();
         let headers = p.top(number, 0)?;
+        if let Some(next) = listings.get(i + 1) {
+            p.top_ahead(next.number, 0)?;
+        }
         for (header, value) in message::summary(&headers) {
             println!("{header}: {}", for_screen(&value));
         }
@@ -62,7 +69,7 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
         println!();
         println!("Delete this message [ny]?");
         if cli::read_yes() {
-            p.dele(number)?;
+            p.dele_later(number)?; // p.dele(number)
             println!("Deleted.");
         }
     }

@@ -1,6 +1,7 @@
 //! The POP3 client, layered like CPython's poplib: put line, get line, get response,
 //! get multi-line response, then one short method per command.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
 use md5::{Digest, Md5};
@@ -45,9 +46,23 @@ pub struct Client<S> {
     trace: Option<Box<dyn Write + Send>>,
     /// Set on connections known to be unencrypted: PASS is then refused.
     refuse_password: bool,
+    /// Send commands whose answers can wait without waiting (RFC 2449 PIPELINING).
+    pipelining: bool,
+    /// Commands sent whose answers are still to be read, oldest first.
+    pending: VecDeque<Pending>,
+    /// Answers read ahead of time (TOP sent by [`Client::top_ahead`]), by command.
+    read_ahead: VecDeque<(String, Result<Vec<u8>>)>,
     /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
     /// RSET: a LIST longer than that is a broken or lying server.
     live_messages: Option<LiveCount>,
+}
+
+/// A command sent, whose answer is read later.
+enum Pending {
+    /// A one-line answer (DELE); a refusal is reported at the next command.
+    Status,
+    /// A multi-line answer kept for later (TOP read ahead).
+    Data(String),
 }
 
 /// STAT's count, and the deletions since.
@@ -78,6 +93,9 @@ impl<S: Read + Write> Client<S> {
             greeting: String::new(),
             trace,
             refuse_password: false,
+            pipelining: false,
+            pending: VecDeque::new(),
+            read_ahead: VecDeque::new(),
             live_messages: None,
         };
         client.greeting = client.get_response()?;
@@ -168,7 +186,7 @@ impl<S: Read + Write> Client<S> {
         let mut searched = 0;
         loop {
             let pending = &self.buffer[self.start..self.end];
-            if let Some(i) = pending[searched..].iter().position(|&b| b == b'\n') {
+            if let Some(i) = memchr::memchr(b'\n', &pending[searched..]) {
                 let newline = searched + i;
                 let line = pending[..newline]
                     .strip_suffix(b"\r")
@@ -266,10 +284,19 @@ impl<S: Read + Write> Client<S> {
             if self.start == self.end && !self.fill()? {
                 return Err(truncated());
             }
+            // Everything up to a line that starts with a dot (or whose start is not here yet)
+            // goes out in one write: only those line starts need a look.
             let pending = &self.buffer[self.start..self.end];
-            let (len, ends_line) = match pending.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (pending.len(), false),
+            let mut cut = None;
+            for newline in memchr::memchr_iter(b'\n', pending) {
+                if pending.get(newline + 1).is_none_or(|&next| next == b'.') {
+                    cut = Some(newline + 1);
+                    break;
+                }
+            }
+            let (len, ends_line) = match cut {
+                Some(len) => (len, true),
+                None => (pending.len(), pending.last() == Some(&b'\n')),
             };
             out.write_all(&pending[..len])?;
             copied += len as u64;
@@ -281,7 +308,48 @@ impl<S: Read + Write> Client<S> {
     /// A command with a one-line answer.
     fn short_cmd(&mut self, line: &str) -> Result<String> {
         self.put_line(line, line)?;
-        self.get_response()
+        // A refusal among earlier answers is reported after this answer is read too, so the
+        // session stays in step.
+        let settled = self.settle();
+        if settled
+            .as_ref()
+            .is_err_and(|e| !matches!(e, Error::Server(_)))
+        {
+            return settled.map(|()| String::new());
+        }
+        let answer = self.get_response();
+        settled?;
+        answer
+    }
+
+    /// Reads the answers of commands sent earlier without waiting, in order: TOP data is
+    /// kept for [`Client::top`], and the first refusal among them is returned.
+    fn settle(&mut self) -> Result<()> {
+        let mut refused = None;
+        while let Some(pending) = self.pending.pop_front() {
+            match pending {
+                Pending::Status => match self.get_response() {
+                    Ok(_) => {}
+                    Err(Error::Server(e)) => {
+                        refused.get_or_insert(Error::Server(e));
+                    }
+                    Err(other) => return Err(other),
+                },
+                Pending::Data(command) => {
+                    let answer = match self.get_response() {
+                        Ok(_) => {
+                            let mut data = Vec::new();
+                            self.copy_data(&mut data)?;
+                            Ok(data)
+                        }
+                        Err(Error::Server(e)) => Err(Error::Server(e)),
+                        Err(other) => return Err(other),
+                    };
+                    self.read_ahead.push_back((command, answer));
+                }
+            }
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// A command with a multi-line listing answer; `each` gets every line.
@@ -440,7 +508,7 @@ impl<S: Read + Write> Client<S> {
         self.short_cmd("UTF8")
     }
 
-    /// USER then PASS.
+    /// USER then PASS; with pipelining, both are sent before either answer is read.
     ///
     /// ```
     /// # use pop3_core::{Client, scripted::ScriptedStream};
@@ -450,8 +518,20 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
-        self.user(name)?;
-        self.pass(password)
+        if !self.pipelining {
+            self.user(name)?;
+            return self.pass(password);
+        }
+        self.check_secret_may_travel()?;
+        let user = format!("USER {name}");
+        self.put_line(&user, &user)?;
+        let pass = Zeroizing::new(format!("PASS {password}"));
+        self.put_line(&pass, &format!("PASS {MASK}"))?;
+        self.settle()?;
+        let user_answer = self.get_response();
+        let pass_answer = self.get_response();
+        user_answer?;
+        pass_answer
     }
 
     /// APOP: logs in with the MD5 digest of the greeting's timestamp and the password, so the
@@ -622,7 +702,21 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn top_to(&mut self, number: u32, lines: u32, out: &mut dyn Write) -> Result<u64> {
-        self.short_cmd(&format!("TOP {number} {lines}"))?;
+        let command = format!("TOP {number} {lines}");
+        if self
+            .pending
+            .iter()
+            .any(|p| matches!(p, Pending::Data(c) if *c == command))
+        {
+            self.settle()?;
+        }
+        if let Some(i) = self.read_ahead.iter().position(|(c, _)| *c == command) {
+            let (_, answer) = self.read_ahead.remove(i).expect("found above");
+            let data = answer?;
+            out.write_all(&data)?;
+            return Ok(data.len() as u64);
+        }
+        self.short_cmd(&command)?;
         self.copy_data(out)
     }
 
@@ -641,6 +735,68 @@ impl<S: Read + Write> Client<S> {
             live.deleted_since += 1;
         }
         Ok(reply)
+    }
+
+    /// Lets commands whose answers can wait travel without waiting for them ([`Client::login`],
+    /// [`Client::dele_later`], [`Client::top_ahead`]). Turn it on only when CAPA lists
+    /// `PIPELINING` (RFC 2449), as [`Client::pipeline_if_offered`] does.
+    pub fn set_pipelining(&mut self, on: bool) {
+        self.pipelining = on;
+    }
+
+    /// Whether pipelining is on.
+    pub fn pipelining(&self) -> bool {
+        self.pipelining
+    }
+
+    /// Asks CAPA and turns pipelining on when the server lists `PIPELINING`; a server
+    /// without CAPA is no error. Returns whether pipelining is now on.
+    pub fn pipeline_if_offered(&mut self) -> Result<bool> {
+        match self.capa() {
+            Ok(capabilities) => self.pipelining = capabilities.has("PIPELINING"),
+            Err(Error::Server(_)) => self.pipelining = false,
+            Err(other) => return Err(other),
+        }
+        Ok(self.pipelining)
+    }
+
+    /// DELE without waiting for the answer when pipelining: it is read with the next
+    /// command's, and a refusal is reported then. Without
+    /// pipelining, the same as [`Client::dele`].
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n+OK marked\r\n+OK 1 10\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// client.set_pipelining(true);
+    /// client.dele_later(2)?; // sent, not waited for
+    /// client.stat()?; // reads DELE's answer, then STAT's
+    /// assert_eq!(client.get_ref().written_text(), "DELE 2\r\nSTAT\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn dele_later(&mut self, number: u32) -> Result<()> {
+        if !self.pipelining {
+            return self.dele(number).map(drop);
+        }
+        let command = format!("DELE {number}");
+        self.put_line(&command, &command)?;
+        if let Some(live) = &mut self.live_messages {
+            live.deleted_since += 1;
+        }
+        self.pending.push_back(Pending::Status);
+        Ok(())
+    }
+
+    /// Sends TOP now, when pipelining, so that its answer travels while the caller does
+    /// other things; the matching [`Client::top`] later finds it. Without pipelining,
+    /// nothing.
+    pub fn top_ahead(&mut self, number: u32, lines: u32) -> Result<()> {
+        if self.pipelining {
+            let command = format!("TOP {number} {lines}");
+            self.put_line(&command, &command)?;
+            self.pending.push_back(Pending::Data(command));
+        }
+        Ok(())
     }
 
     /// NOOP: keeps the connection alive.
@@ -765,6 +921,9 @@ impl<S: Read + Write> Client<S> {
             greeting: self.greeting,
             trace: self.trace,
             refuse_password: false,
+            pipelining: false,
+            pending: VecDeque::new(),
+            read_ahead: VecDeque::new(),
             live_messages: None,
         })
     }

@@ -490,3 +490,78 @@ fn utf8() {
     });
     assert_eq!(written, "UTF8\r\nUSER brandön\r\n");
 }
+
+#[test]
+fn pipelined_login_sends_both_then_reads_both() {
+    let mut client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}-ERR no such user\r\n-ERR no\r\n+OK 0 0\r\n"
+    )))
+    .unwrap();
+    client.set_pipelining(true);
+    let err = client.login("nobody", "pw").unwrap_err();
+    assert_eq!(err.to_string(), "-ERR no such user");
+    // Both answers were read: the session is in step.
+    assert_eq!(client.stat().unwrap(), Stat { count: 0, size: 0 });
+    assert_eq!(
+        client.get_ref().written_text(),
+        "USER nobody\r\nPASS pw\r\nSTAT\r\n"
+    );
+}
+
+#[test]
+fn pipeline_if_offered_follows_capa() {
+    let (on, _) = run("+OK\r\nTOP\r\nPIPELINING\r\n.\r\n", |c| {
+        c.pipeline_if_offered()
+    });
+    assert!(on);
+    let (on, _) = run("+OK\r\nTOP\r\n.\r\n", |c| c.pipeline_if_offered());
+    assert!(!on);
+    let (on, _) = run("-ERR unknown command\r\n", |c| c.pipeline_if_offered());
+    assert!(!on);
+}
+
+#[test]
+fn top_ahead_and_dele_later_travel_without_waiting() {
+    // The answers, in the order the commands below go out.
+    let replies = "+OK\r\nSubject: 1\r\n\r\n.\r\n\
+                   +OK\r\nSubject: 2\r\n\r\n.\r\n\
+                   +OK marked\r\n\
+                   +OK\r\nbody of 1\r\n.\r\n\
+                   +OK 1 10\r\n";
+    let (stat, written) = run(replies, |c| {
+        c.set_pipelining(true);
+        assert_eq!(c.top(1, 0)?, b"Subject: 1\r\n\r\n");
+        c.top_ahead(2, 0)?;
+        c.dele_later(1)?;
+        // RETR reads TOP 2 and DELE 1 first, then its own answer.
+        assert_eq!(c.retr(1)?, b"body of 1\r\n");
+        assert_eq!(c.top(2, 0)?, b"Subject: 2\r\n\r\n");
+        c.stat()
+    });
+    assert_eq!(stat, Stat { count: 1, size: 10 });
+    assert_eq!(
+        written,
+        "TOP 1 0\r\nTOP 2 0\r\nDELE 1\r\nRETR 1\r\nSTAT\r\n"
+    );
+}
+
+#[test]
+fn a_refused_deferred_dele_is_reported_at_the_next_command() {
+    let replies = "-ERR Message is deleted.\r\n+OK 5 50\r\n+OK 5 50\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    client.set_pipelining(true);
+    client.dele_later(3).unwrap();
+    let err = client.stat().unwrap_err();
+    assert_eq!(err.to_string(), "-ERR Message is deleted.");
+    assert_eq!(client.stat().unwrap(), Stat { count: 5, size: 50 });
+}
+
+#[test]
+fn without_pipelining_the_later_methods_wait() {
+    let (_, written) = run("+OK marked\r\n+OK\r\nSubject: x\r\n\r\n.\r\n", |c| {
+        c.top_ahead(1, 0)?; // nothing sent
+        c.dele_later(1)?; // sent and answered at once
+        c.top(1, 0)
+    });
+    assert_eq!(written, "DELE 1\r\nTOP 1 0\r\n");
+}
