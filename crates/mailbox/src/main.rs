@@ -1,6 +1,7 @@
 //! mailbox: log in and list every message with its size.
 //! The book's `mailbox.py` (Foundations of Python Network Programming, ch. 14), step by step.
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -32,14 +33,19 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
+    // One write per screenful, not per line: a mailbox may list 100,000 messages.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let mut none = true;
     p.list_each(|listing| {
-        // for listing in listings: ...
+        // for listing in listings: print("Message %s has %s bytes" % (number, size))
         none = false;
-        println!("Message {} has {} bytes", listing.number, listing.size);
+        let _ = writeln!(out, "Message {} has {} bytes", listing.number, listing.size);
     })?;
     if none {
-        println!("No messages");
+        let _ = writeln!(out, "No messages");
     }
+    // A failed write is the output's fault, not the server's: QUIT is still sent.
+    out.flush()
+        .map_err(|e| pop3_core::Error::Usage(format!("writing the output: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
