@@ -324,3 +324,29 @@ fn without_timestamps(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The path of the calling crate's expected-output file `tests/expected/NAME`.
+#[macro_export]
+macro_rules! expected_output {
+    ($name:expr) => {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/expected")
+            .join($name)
+    };
+}
+
+/// Runs `binary HOST brandon` in a terminal against `playground` (POP3S), typing the
+/// password and then `answers`, and checks the whole screen against `expected` and a clean
+/// exit.
+pub fn assert_terminal_session(
+    binary: &str,
+    playground: &Playground,
+    answers: &[&str],
+    expected: &Path,
+) {
+    let command = tool(binary, playground, &[&playground.pop3s_host(), USER]);
+    let screen = crate::terminal::run_in_terminal(command, Some(crate::PASSWORD), answers)
+        .expect("running the tool in a terminal");
+    assert_matches_file(&screen.text, expected);
+    assert_eq!(screen.exit_code, Some(0));
+}

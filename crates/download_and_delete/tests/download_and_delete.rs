@@ -2,27 +2,20 @@
 //! what is left in the server's Maildir afterwards.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use playground::mailbox::SAMPLE_MESSAGES;
 use playground::terminal::run_in_terminal;
 use playground::testing::{
-    assert_matches_file, assert_one_error_line, run_piped, start, start_with, tool,
+    assert_one_error_line, assert_terminal_session, run_piped, start, start_with, tool,
 };
 use playground::testing::{Fault, FaultyLink};
-use playground::{server_tests, Options, Playground, PASSWORD, USER};
+use playground::{expected_output, server_tests, Options, Playground, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
 /// Read and delete message 1; skip 2; read 3 and keep it; delete 4 and 6 unread.
 const ANSWERS: [&str; 12] = ["y", "y", "n", "n", "y", "n", "n", "y", "n", "n", "n", "y"];
-
-fn expected(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/expected")
-        .join(name)
-}
 
 /// The sample messages numbered (from 1) in `numbers`, as the Maildir should hold them.
 fn samples(numbers: &[usize]) -> Vec<Vec<u8>> {
@@ -39,10 +32,7 @@ fn stored(p: &Playground) -> Vec<Vec<u8>> {
 server_tests! {
     fn session_in_a_terminal(server) {
         let p = start(server);
-        let command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
-        let screen = run_in_terminal(command, Some(PASSWORD), &ANSWERS).unwrap();
-        assert_matches_file(&screen.text, &expected("session.txt"));
-        assert_eq!(screen.exit_code, Some(0));
+        assert_terminal_session(BIN, &p, &ANSWERS, &expected_output!("session.txt"));
         assert_eq!(stored(&p), samples(&[2, 3, 5]));
     }
 

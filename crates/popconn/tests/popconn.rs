@@ -1,33 +1,25 @@
 //! popconn end to end: the real binary against the playground's servers.
 
-use std::path::PathBuf;
-
 use playground::certs::CertSpec;
 use playground::terminal::run_in_terminal;
-use playground::testing::{assert_matches_file, run_piped, start, start_with, tool};
-use playground::{server_tests, Options, PASSWORD, USER};
+use playground::testing::{
+    assert_matches_file, assert_terminal_session, run_piped, start, start_with, tool,
+};
+use playground::{expected_output, server_tests, Options, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
-
-fn expected(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/expected")
-        .join(name)
-}
 
 server_tests! {
     fn session_in_a_terminal(server) {
         let p = start(server);
-        let screen = run_in_terminal(tool(BIN, &p, &[&p.pop3s_host(), USER]), Some(PASSWORD), &[]).unwrap();
-        assert_matches_file(&screen.text, &expected("session.txt"));
-        assert_eq!(screen.exit_code, Some(0));
+        assert_terminal_session(BIN, &p, &[], &expected_output!("session.txt"));
     }
 
     fn session_upgraded_by_stls(server) {
         let p = start(server);
         let command = tool(BIN, &p, &["--stls", &p.pop3_host(), USER]);
         let screen = run_in_terminal(command, Some(PASSWORD), &[]).unwrap();
-        assert_matches_file(&screen.text, &expected("session.txt"));
+        assert_matches_file(&screen.text, &expected_output!("session.txt"));
     }
 
     fn password_from_a_pipe(server) {
