@@ -308,18 +308,16 @@ impl<S: Read + Write> Client<S> {
     /// A command with a one-line answer.
     fn short_cmd(&mut self, line: &str) -> Result<String> {
         self.put_line(line, line)?;
-        // A refusal among earlier answers is reported after this answer is read too, so the
-        // session stays in step.
-        let settled = self.settle();
-        if settled
-            .as_ref()
-            .is_err_and(|e| !matches!(e, Error::Server(_)))
-        {
-            return settled.map(|()| String::new());
+        match self.settle() {
+            Ok(()) => self.get_response(),
+            Err(refusal @ Error::Server(_)) => {
+                // Read this answer too, so the session stays in step; the earlier refusal
+                // is what gets reported.
+                let _ = self.get_response();
+                Err(refusal)
+            }
+            Err(fatal) => Err(fatal),
         }
-        let answer = self.get_response();
-        settled?;
-        answer
     }
 
     /// Reads the answers of commands sent earlier without waiting, in order: TOP data is
