@@ -287,16 +287,13 @@ impl<S: Read + Write> Client<S> {
             // Everything up to a line that starts with a dot (or whose start is not here yet)
             // goes out in one write: only those line starts need a look.
             let pending = &self.buffer[self.start..self.end];
-            let mut cut = None;
-            for newline in memchr::memchr_iter(b'\n', pending) {
-                if pending.get(newline + 1).is_none_or(|&next| next == b'.') {
-                    cut = Some(newline + 1);
-                    break;
-                }
-            }
+            // A newline at the very end is a cut too, so without one the line goes on.
+            let cut = memchr::memchr_iter(b'\n', pending)
+                .find(|&newline| pending.get(newline + 1).is_none_or(|&next| next == b'.'))
+                .map(|newline| newline + 1);
             let (len, ends_line) = match cut {
                 Some(len) => (len, true),
-                None => (pending.len(), pending.last() == Some(&b'\n')),
+                None => (pending.len(), false),
             };
             out.write_all(&pending[..len])?;
             copied += len as u64;
@@ -412,14 +409,16 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn pass(&mut self, password: &str) -> Result<String> {
-        if self.refuse_password {
-            return Err(Error::Usage(
-                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS".into(),
-            ));
-        }
-        let line = Zeroizing::new(format!("PASS {password}"));
-        self.put_line(&line, &format!("PASS {MASK}"))?;
+        self.put_pass(password)?;
         self.get_response()
+    }
+
+    /// Sends PASS, masked in the trace and wiped after; refused on a connection marked
+    /// unencrypted.
+    fn put_pass(&mut self, password: &str) -> Result<()> {
+        self.check_secret_may_travel()?;
+        let line = Zeroizing::new(format!("PASS {password}"));
+        self.put_line(&line, &format!("PASS {MASK}"))
     }
 
     /// Secrets (passwords, tokens) do not travel on a connection marked unencrypted.
@@ -523,8 +522,7 @@ impl<S: Read + Write> Client<S> {
         self.check_secret_may_travel()?;
         let user = format!("USER {name}");
         self.put_line(&user, &user)?;
-        let pass = Zeroizing::new(format!("PASS {password}"));
-        self.put_line(&pass, &format!("PASS {MASK}"))?;
+        self.put_pass(password)?;
         self.settle()?;
         let user_answer = self.get_response();
         let pass_answer = self.get_response();
