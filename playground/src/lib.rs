@@ -181,11 +181,6 @@ impl Playground {
         format!("localhost:{}", self.pop3_port)
     }
 
-    /// The state directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The messages the server's Maildir holds now, in mailbox order.
     pub fn stored_messages(&self) -> io::Result<Vec<Vec<u8>>> {
         mailbox::stored_messages(&self.maildir)
