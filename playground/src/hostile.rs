@@ -113,11 +113,18 @@ impl Drop for HostileServer {
     }
 }
 
-/// The server's side of one connection, as a script sees it.
+/// How a server that knows only RFC 1939 answers CAPA.
+const NO_CAPA: &str = "-ERR unknown command\r\n";
+
+/// The server's side of one connection, as a script sees it. CAPA is answered for the
+/// script (by default as a server without it would), so that scripts follow the session's
+/// steps whether or not the client asks it first.
 pub struct Peer {
     reader: BufReader<Conn>,
     tls: Arc<ServerConfig>,
     received: Arc<Mutex<Vec<String>>>,
+    /// The answer CAPA gets, without the script seeing the command.
+    capa: String,
 }
 
 impl Peer {
@@ -139,6 +146,7 @@ impl Peer {
             reader: BufReader::new(conn),
             tls: tls_config,
             received,
+            capa: NO_CAPA.into(),
         };
         script(&mut peer)?;
         peer.reader.get_mut().flush()
@@ -151,20 +159,32 @@ impl Peer {
         conn.flush()
     }
 
-    /// Reads one command line (without CRLF); `None` when the client closed.
+    /// Makes CAPA list `capabilities` (lines separated by CRLF) from now on.
+    pub fn offer(&mut self, capabilities: &str) {
+        self.capa = format!("+OK\r\n{capabilities}\r\n.\r\n");
+    }
+
+    /// Reads one command line (without CRLF), answering CAPA on the way; `None` when the
+    /// client closed. Every line is recorded, CAPA included.
     pub fn command(&mut self) -> io::Result<Option<String>> {
-        let mut line = Vec::new();
-        if self.reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(None);
+        loop {
+            let mut line = Vec::new();
+            if self.reader.read_until(b'\n', &mut line)? == 0 {
+                return Ok(None);
+            }
+            let line = String::from_utf8_lossy(&line)
+                .trim_end_matches(['\r', '\n'])
+                .to_string();
+            self.received
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(line.clone());
+            if !line.eq_ignore_ascii_case("CAPA") {
+                return Ok(Some(line));
+            }
+            let capa = self.capa.clone();
+            self.send(capa)?;
         }
-        let line = String::from_utf8_lossy(&line)
-            .trim_end_matches(['\r', '\n'])
-            .to_string();
-        self.received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(line.clone());
-        Ok(Some(line))
     }
 
     /// Reads a command and answers it with `reply` (a line, CRLF added).

@@ -30,7 +30,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
     // p.apop(username, passwd) -- or SASL AUTH, with --auth
-    if let Err(e) = cli::log_in(p, args, password, Login::Apop) {
+    if let Err(e) = cli::log_in(p, args, password, Login::Apop, &[]) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     let status = p.stat()?;

@@ -1,4 +1,6 @@
-//! What download_and_delete does with a message, apart from the session: which headers and
-//! text parts it shows. A library so that tests and fuzz targets reach it.
+//! What download_and_delete does apart from the book's steps: which headers and text parts
+//! of a message it shows, and what it sends ahead. A library so that tests and fuzz targets
+//! reach it.
 
+pub mod ahead;
 pub mod message;

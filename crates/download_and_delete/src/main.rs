@@ -5,9 +5,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use download_and_delete::message;
+use download_and_delete::{ahead::Lookahead, message};
 use pop3_core::cli::{self, for_screen, Args, Login, Tool};
-use pop3_core::{Client, Stream};
+use pop3_core::{Ahead, Client, Stream};
 
 const TOOL: Tool = Tool {
     name: "download_and_delete",
@@ -36,23 +36,21 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass) {
+    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
+    // the server offers PIPELINING, LIST travels with them, in one round trip.
+    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Ahead::List]) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
-    // Not in the book: where the server offers PIPELINING (RFC 2449), the next TOP and each
-    // DELE travel without waiting for their answers, saving a round trip each.
-    p.pipeline_if_offered()?;
     let rule = "-".repeat(72);
     let listings = p.list()?;
+    // Not in the book: commands sent ahead where the server offers PIPELINING (ahead.rs).
+    let mut ahead = Lookahead::new(&listings);
     for (i, listing) in listings.iter().enumerate() {
         let number = listing.number;
         println!("Message {number} (size is {} bytes):", listing.size);
         println!();
+        ahead.send(p, i)?;
         let headers = p.top(number, 0)?;
-        if let Some(next) = listings.get(i + 1) {
-            p.top_ahead(next.number, 0)?;
-        }
         for (header, value) in message::summary(&headers) {
             println!("{header}: {}", for_screen(&value));
         }

@@ -5,11 +5,11 @@ use playground::testing::{assert_one_error_line, run_against, run_piped, tool_tr
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
-/// Greets, logs in, answers CAPA and lists one message of `size` bytes.
+/// Greets, logs in and lists one message of `size` bytes.
 fn up_to_list(peer: &mut Peer, size: usize) -> std::io::Result<()> {
+    peer.offer("TOP"); // no PIPELINING, so each command waits
     peer.send("+OK ready\r\n")?;
     peer.accept_login()?;
-    peer.answer("+OK\r\nTOP\r\n.")?; // CAPA: no PIPELINING, so each command waits
     peer.answer(&format!("+OK\r\n1 {size}\r\n."))
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use pop3_core::cli::{self, Args, Login, Tool};
-use pop3_core::{Client, Stream};
+use pop3_core::{Ahead, Client, Stream};
 
 const TOOL: Tool = Tool {
     name: "mailbox",
@@ -29,8 +29,10 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass) {
+    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
+    // the server offers PIPELINING, LIST and QUIT travel with them, in one round trip.
+    let then = [Ahead::List, Ahead::Quit];
+    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     // One write per screenful, not per line: a mailbox may list 100,000 messages.

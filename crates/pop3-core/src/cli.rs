@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::ffi::OsString;
-use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+mod input;
+pub use input::{read_yes, typed_yes};
+
 use crate::{
-    Address, Client, Connector, Error, Mechanism, Result, Security, Stream, TlsConfig,
-    DEFAULT_TIMEOUT,
+    Address, Ahead, Capabilities, Client, Connector, Error, Mechanism, Result, Security, Stream,
+    TlsConfig, DEFAULT_TIMEOUT,
 };
 
 /// What a tool says about itself in `--help` and `--version`.
@@ -47,6 +50,8 @@ pub struct Args {
     pub auth: Option<Mechanism>,
     /// A shell command whose output is the password or token, instead of the prompt.
     pub password_command: Option<String>,
+    /// Pipeline commands where the server offers it (RFC 2449); off with `--no-pipelining`.
+    pub pipelining: bool,
 }
 
 impl Args {
@@ -130,6 +135,7 @@ pub fn parse(
     let mut trace = env("POP3_TRACE").is_some_and(|v| v == "1");
     let mut auth = None;
     let mut password_command = None;
+    let mut pipelining = true;
     while let Some(arg) = parser.next().map_err(invalid)? {
         match arg {
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -151,6 +157,7 @@ pub fn parse(
                 timeout = Duration::from_secs(seconds);
             }
             Long("trace") => trace = true,
+            Long("no-pipelining") => pipelining = false,
             Long("auth") => {
                 let name = parser.value().map_err(invalid)?;
                 let name = name.to_str().unwrap_or_default();
@@ -198,6 +205,7 @@ pub fn parse(
         trace,
         auth,
         password_command,
+        pipelining,
     }))
 }
 
@@ -226,6 +234,7 @@ Options:
       --timeout SECS            connect, read and write timeout (default: {seconds})
       --auth MECHANISM          log in by SASL AUTH instead: plain, xoauth2 or oauthbearer
       --password-command CMD    the password (or OAuth token) is what CMD prints, not typed
+      --no-pipelining           send one command at a time, exactly as the book's scripts
       --trace                   show the protocol exchange on stderr, secrets masked
   -h, --help                    show this help
   -V, --version                 show the version
@@ -244,7 +253,8 @@ Exit status:
 The password is read without echo from the terminal, or as one line from
 standard input when that is not a terminal, or from --password-command (run by
 /bin/sh; its output's last line break is dropped). TLS certificates are always
-verified.
+verified. Where the server lists PIPELINING in CAPA (RFC 2449), commands that
+can travel together are sent together, saving round trips.
 {notes}"
     )
 }
@@ -323,27 +333,19 @@ fn prompt_for_password() -> io::Result<Zeroizing<String>> {
     } else {
         eprintln!("Warning: Password input may be echoed.");
         eprint!("Password: ");
-        // Room enough that reading never moves (and so copies) the password.
-        let mut line = Zeroizing::new(String::with_capacity(1024));
-        let read = io::stdin().lock().read_line(&mut line)?;
+        let line = input::read_line()?;
         // Nothing was echoed: end the prompt's line, so what follows starts on its own.
         eprintln!();
-        if read == 0 {
-            return Err(end_of_input());
-        }
-        let end = line.trim_end_matches(['\r', '\n']).len();
-        line.truncate(end);
-        line
+        let line = line.ok_or_else(end_of_input)?;
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the password is not valid UTF-8",
+            )
+        })?;
+        Zeroizing::new(text.to_owned())
     };
     Ok(password)
-}
-
-/// Reads an answer to a `[ny]?` question from standard input: yes only when the line starts
-/// with `y` or `Y`. End of input, or input that cannot be read, is no: nothing is done
-/// that the user did not clearly ask for.
-pub fn read_yes() -> bool {
-    let mut answer = String::new();
-    io::stdin().lock().read_line(&mut answer).is_ok() && answer.starts_with(['y', 'Y'])
 }
 
 /// Opens the session the arguments describe: verified TLS, implicit or by STLS.
@@ -406,43 +408,66 @@ pub enum Login {
     Apop,
 }
 
-/// Logs in: the book's way, or by SASL AUTH with `--auth`. CAPA is asked only when needed:
-/// to check that the server offers the mechanism (an unknown name in its list is ignored),
-/// and to switch to UTF8 (RFC 6856) when the user name or secret is not ASCII and the
-/// server supports it. So the book's default exchange stays exactly the book's.
-pub fn log_in(p: &mut Client<Stream>, args: &Args, secret: &str, book: Login) -> Result<String> {
+/// Logs in: the book's way, or by SASL AUTH with `--auth`; `then` are the commands the
+/// tool sends next, which travel with the login where the server offers PIPELINING.
+/// CAPA is asked only when needed: to pipeline (when `then` is not empty), to check that
+/// the server offers the SASL mechanism (an unknown name in its list is ignored), and to
+/// switch to UTF8 (RFC 6856) when the user name or secret is not ASCII. So the book's
+/// exchange stays the book's wherever nothing is gained, and always with `--no-pipelining`.
+pub fn log_in(
+    p: &mut Client<Stream>,
+    args: &Args,
+    secret: &str,
+    book: Login,
+    then: &[Ahead],
+) -> Result<String> {
     let user = args.username.as_str();
     let needs_utf8 = !user.is_ascii() || !secret.is_ascii();
-    let capabilities = match args.auth.is_some() || needs_utf8 {
+    let may_pipeline = args.pipelining && !then.is_empty();
+    let capabilities = match args.auth.is_some() || needs_utf8 || may_pipeline {
         true => p.capa().ok(),
         false => None,
     };
+    p.set_pipelining(may_pipeline && capabilities.as_ref().is_some_and(|c| c.has("PIPELINING")));
     if needs_utf8 && capabilities.as_ref().is_some_and(|c| c.has("UTF8")) {
         p.utf8()?;
     }
-    let Some(mechanism) = args.auth else {
-        return match book {
-            Login::UserPass => p.user(user).and_then(|_| p.pass(secret)),
-            Login::Apop => p.apop(user, secret),
-        };
-    };
-    if let Some(capabilities) = &capabilities {
-        let offered = capabilities.arguments("SASL");
-        if !offered
-            .iter()
-            .any(|name| name.eq_ignore_ascii_case(mechanism.name()))
-        {
-            let offered = if offered.is_empty() {
-                "none".to_string()
-            } else {
-                offered.join(" ")
-            };
-            return Err(Error::Usage(format!(
-                "the server does not offer SASL {mechanism} (it offers: {offered})"
-            )));
+    let welcome = match (args.auth, book) {
+        (None, Login::UserPass) => return p.login_then(user, secret, then),
+        (None, Login::Apop) => p.apop(user, secret)?,
+        (Some(mechanism), _) => {
+            check_offered(capabilities.as_ref(), mechanism)?;
+            p.authenticate(mechanism, user, secret)?
         }
+    };
+    // APOP's and AUTH's answers must be read first; what follows still travels together.
+    for &command in then {
+        p.send_ahead(command)?;
     }
-    p.authenticate(mechanism, user, secret)
+    Ok(welcome)
+}
+
+/// Refuses a SASL mechanism the server's CAPA does not list (a server without CAPA gets
+/// the benefit of the doubt).
+fn check_offered(capabilities: Option<&Capabilities>, mechanism: Mechanism) -> Result<()> {
+    let Some(capabilities) = capabilities else {
+        return Ok(());
+    };
+    let offered = capabilities.arguments("SASL");
+    if offered
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(mechanism.name()))
+    {
+        return Ok(());
+    }
+    let offered = if offered.is_empty() {
+        "none".to_string()
+    } else {
+        offered.join(" ")
+    };
+    Err(Error::Usage(format!(
+        "the server does not offer SASL {mechanism} (it offers: {offered})"
+    )))
 }
 
 /// Handles a failed login as the book does: a refusal by the server prints

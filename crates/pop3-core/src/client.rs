@@ -49,20 +49,73 @@ pub struct Client<S> {
     /// Send commands whose answers can wait without waiting (RFC 2449 PIPELINING).
     pipelining: bool,
     /// Commands sent whose answers are still to be read, oldest first.
-    pending: VecDeque<Pending>,
-    /// Answers read ahead of time (TOP sent by [`Client::top_ahead`]), by command.
-    read_ahead: VecDeque<(String, Result<Vec<u8>>)>,
+    pending: VecDeque<Sent>,
+    /// Answers to commands sent ahead, read before they were asked for (because a later
+    /// command's answer was wanted first), oldest first.
+    kept: VecDeque<Kept>,
     /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
     /// RSET: a LIST longer than that is a broken or lying server.
     live_messages: Option<LiveCount>,
 }
 
-/// A command sent, whose answer is read later.
-enum Pending {
-    /// A one-line answer (DELE); a refusal is reported at the next command.
-    Status,
-    /// A multi-line answer kept for later (TOP read ahead).
-    Data(String),
+/// A command that can travel before its answer is wanted, with [`Client::send_ahead`] or
+/// [`Client::login_then`]: the method of the same name later reads (or finds) its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ahead {
+    /// STAT, for [`Client::stat`].
+    Stat,
+    /// LIST, for [`Client::list`] and [`Client::list_each`].
+    List,
+    /// TOP, for [`Client::top`] and [`Client::top_to`] with the same arguments.
+    Top {
+        /// The message.
+        number: u32,
+        /// How many lines of the body.
+        lines: u32,
+    },
+    /// RETR, for [`Client::retr`] and [`Client::retr_to`].
+    Retr(u32),
+    /// QUIT, for [`Client::quit`].
+    Quit,
+}
+
+impl Ahead {
+    fn line(self) -> String {
+        match self {
+            Ahead::Stat => "STAT".into(),
+            Ahead::List => "LIST".into(),
+            Ahead::Top { number, lines } => format!("TOP {number} {lines}"),
+            Ahead::Retr(number) => format!("RETR {number}"),
+            Ahead::Quit => "QUIT".into(),
+        }
+    }
+
+    fn multi_line(self) -> bool {
+        matches!(self, Ahead::List | Ahead::Top { .. } | Ahead::Retr(_))
+    }
+}
+
+/// A command sent whose answer is still to be read.
+struct Sent {
+    line: String,
+    multi_line: bool,
+    /// Kept for the method that will ask for it (sent ahead); otherwise only checked (DELE),
+    /// a refusal being reported with the next answer asked for.
+    keep: bool,
+}
+
+/// An answer read before it was asked for: status line and, when multi-line, the data.
+struct Kept {
+    line: String,
+    answer: Result<(String, Vec<u8>)>,
+}
+
+/// Where a command's answer is: its status line read and any data still on the stream, or
+/// read earlier and kept whole.
+enum Reply {
+    Live(String),
+    Kept(String, Vec<u8>),
 }
 
 /// STAT's count, and the deletions since.
@@ -95,7 +148,7 @@ impl<S: Read + Write> Client<S> {
             refuse_password: false,
             pipelining: false,
             pending: VecDeque::new(),
-            read_ahead: VecDeque::new(),
+            kept: VecDeque::new(),
             live_messages: None,
         };
         client.greeting = client.get_response()?;
@@ -302,49 +355,85 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
-    /// A command with a one-line answer.
-    fn short_cmd(&mut self, line: &str) -> Result<String> {
-        self.put_line(line, line)?;
-        match self.settle() {
-            Ok(()) => self.get_response(),
-            Err(refusal @ Error::Server(_)) => {
-                // Read this answer too, so the session stays in step; the earlier refusal
-                // is what gets reported.
-                let _ = self.get_response();
+    /// Sends `line` unless it went ahead, reads the answers to the commands sent before it,
+    /// then its status line; an answer read earlier and kept is taken instead. A refusal of
+    /// an earlier command (DELE) is reported here, once this answer has been read to its end
+    /// so that the session stays in step.
+    fn exchange(&mut self, line: &str, multi_line: bool) -> Result<Reply> {
+        if let Some(i) = self.kept.iter().position(|kept| kept.line == line) {
+            let kept = self.kept.remove(i).expect("found above");
+            return kept.answer.map(|(status, data)| Reply::Kept(status, data));
+        }
+        let sent_ahead = self.pending.iter().position(|sent| sent.line == line);
+        let earlier = match sent_ahead {
+            Some(i) => i,
+            None => {
+                self.put_line(line, line)?;
+                self.pending.len()
+            }
+        };
+        let refusal = self.settle(earlier)?;
+        if sent_ahead.is_some() {
+            self.pending.pop_front();
+        }
+        let status = self.get_response();
+        match refusal {
+            None => status.map(Reply::Live),
+            Some(refusal) => {
+                if multi_line && status.is_ok() {
+                    self.copy_data(&mut io::sink())?;
+                }
                 Err(refusal)
             }
-            Err(fatal) => Err(fatal),
         }
     }
 
-    /// Reads the answers of commands sent earlier without waiting, in order: TOP data is
-    /// kept for [`Client::top`], and the first refusal among them is returned.
-    fn settle(&mut self) -> Result<()> {
+    /// Reads the answers to the `count` oldest commands sent without waiting: those sent
+    /// ahead are kept for their methods, and the first refusal among the others returned.
+    fn settle(&mut self, count: usize) -> Result<Option<Error>> {
         let mut refused = None;
-        while let Some(pending) = self.pending.pop_front() {
-            match pending {
-                Pending::Status => match self.get_response() {
-                    Ok(_) => {}
-                    Err(Error::Server(e)) => {
-                        refused.get_or_insert(Error::Server(e));
-                    }
-                    Err(other) => return Err(other),
-                },
-                Pending::Data(command) => {
-                    let answer = match self.get_response() {
-                        Ok(_) => {
-                            let mut data = Vec::new();
-                            self.copy_data(&mut data)?;
-                            Ok(data)
-                        }
-                        Err(Error::Server(e)) => Err(Error::Server(e)),
-                        Err(other) => return Err(other),
-                    };
-                    self.read_ahead.push_back((command, answer));
+        for sent in self.pending.drain(..count).collect::<Vec<_>>() {
+            let answer = match self.get_response() {
+                Ok(status) if sent.multi_line => {
+                    let mut data = Vec::new();
+                    self.copy_data(&mut data)?;
+                    Ok((status, data))
                 }
+                Ok(status) => Ok((status, Vec::new())),
+                Err(Error::Server(e)) => Err(Error::Server(e)),
+                Err(fatal) => return Err(fatal),
+            };
+            match (sent.keep, answer) {
+                (true, answer) => self.kept.push_back(Kept {
+                    line: sent.line,
+                    answer,
+                }),
+                (false, Err(refusal)) => {
+                    refused.get_or_insert(refusal);
+                }
+                (false, Ok(_)) => {}
             }
         }
-        refused.map_or(Ok(()), Err)
+        Ok(refused)
+    }
+
+    /// A command with a one-line answer.
+    fn short_cmd(&mut self, line: &str) -> Result<String> {
+        match self.exchange(line, false)? {
+            Reply::Live(status) | Reply::Kept(status, _) => Ok(status),
+        }
+    }
+
+    /// A command with a multi-line data answer (RETR, TOP), written into `out`; returns the
+    /// octets written.
+    fn data_cmd(&mut self, line: &str, out: &mut dyn Write) -> Result<u64> {
+        match self.exchange(line, true)? {
+            Reply::Live(_) => self.copy_data(out),
+            Reply::Kept(_, data) => {
+                out.write_all(&data)?;
+                Ok(data.len() as u64)
+            }
+        }
     }
 
     /// A command with a multi-line listing answer; `each` gets every line.
@@ -353,14 +442,30 @@ impl<S: Read + Write> Client<S> {
         line: &str,
         mut each: impl FnMut(&str) -> Result<()>,
     ) -> Result<String> {
-        let status = self.short_cmd(line)?;
         let mut first_error = None;
-        while let Some(line) = self.get_listing_line()? {
-            // Read on to the end after a bad line, so the session stays in step.
-            if let Err(e) = each(&line) {
+        // Read on to the end after a bad line, so the session stays in step.
+        let mut take = |line: &str| {
+            if let Err(e) = each(line) {
                 first_error.get_or_insert(e);
             }
-        }
+        };
+        let status = match self.exchange(line, true)? {
+            Reply::Live(status) => {
+                while let Some(line) = self.get_listing_line()? {
+                    take(&line);
+                }
+                status
+            }
+            Reply::Kept(status, data) => {
+                // Kept data is already dot-unstuffed, each line ending as sent.
+                for line in data.split_inclusive(|&b| b == b'\n') {
+                    let line = line.strip_suffix(b"\n").unwrap_or(line);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    take(&String::from_utf8_lossy(line));
+                }
+                status
+            }
+        };
         match first_error {
             Some(e) => Err(e),
             None => Ok(status),
@@ -515,6 +620,28 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
+        self.login_then(name, password, &[])
+    }
+
+    /// [`Client::login`], and with pipelining the commands `then` go out in the same round
+    /// trip, after PASS. Their answers wait for their methods; should the login be refused,
+    /// they are refused too, and QUIT still ends the session.
+    ///
+    /// ```
+    /// # use pop3_core::{Ahead, Client, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n+OK\r\n+OK logged in\r\n+OK 2 320\r\n+OK bye\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// client.set_pipelining(true); // the server listed PIPELINING in CAPA
+    /// client.login_then("brandon", "abc123", &[Ahead::Stat, Ahead::Quit])?;
+    /// assert_eq!(
+    ///     client.get_ref().written_text(),
+    ///     "USER brandon\r\nPASS abc123\r\nSTAT\r\nQUIT\r\n"
+    /// );
+    /// assert_eq!(client.stat()?.count, 2); // STAT's answer, nothing sent
+    /// client.quit()?; // QUIT's answer, nothing sent
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn login_then(&mut self, name: &str, password: &str, then: &[Ahead]) -> Result<String> {
         if !self.pipelining {
             self.user(name)?;
             return self.pass(password);
@@ -523,9 +650,16 @@ impl<S: Read + Write> Client<S> {
         let user = format!("USER {name}");
         self.put_line(&user, &user)?;
         self.put_pass(password)?;
-        self.settle()?;
+        let earlier = self.pending.len();
+        for &command in then {
+            self.send_ahead(command)?;
+        }
+        let refusal = self.settle(earlier)?;
         let user_answer = self.get_response();
         let pass_answer = self.get_response();
+        if let Some(refusal) = refusal {
+            return Err(refusal);
+        }
         user_answer?;
         pass_answer
     }
@@ -668,8 +802,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn retr_to(&mut self, number: u32, out: &mut dyn Write) -> Result<u64> {
-        self.short_cmd(&format!("RETR {number}"))?;
-        self.copy_data(out)
+        self.data_cmd(&format!("RETR {number}"), out)
     }
 
     /// TOP: the headers, a blank line and the first `lines` lines of the body.
@@ -698,22 +831,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn top_to(&mut self, number: u32, lines: u32, out: &mut dyn Write) -> Result<u64> {
-        let command = format!("TOP {number} {lines}");
-        if self
-            .pending
-            .iter()
-            .any(|p| matches!(p, Pending::Data(c) if *c == command))
-        {
-            self.settle()?;
-        }
-        if let Some(i) = self.read_ahead.iter().position(|(c, _)| *c == command) {
-            let (_, answer) = self.read_ahead.remove(i).expect("found above");
-            let data = answer?;
-            out.write_all(&data)?;
-            return Ok(data.len() as u64);
-        }
-        self.short_cmd(&command)?;
-        self.copy_data(out)
+        self.data_cmd(&format!("TOP {number} {lines}"), out)
     }
 
     /// DELE: marks a message as deleted; the server removes it only at QUIT.
@@ -733,9 +851,10 @@ impl<S: Read + Write> Client<S> {
         Ok(reply)
     }
 
-    /// Lets commands whose answers can wait travel without waiting for them ([`Client::login`],
-    /// [`Client::dele_later`], [`Client::top_ahead`]). Turn it on only when CAPA lists
-    /// `PIPELINING` (RFC 2449), as [`Client::pipeline_if_offered`] does.
+    /// Lets commands travel without waiting for the answers before them
+    /// ([`Client::login_then`], [`Client::send_ahead`], [`Client::dele_later`]). Turn it on
+    /// only when CAPA lists `PIPELINING` (RFC 2449): a server without it may drop commands
+    /// that arrive early.
     pub fn set_pipelining(&mut self, on: bool) {
         self.pipelining = on;
     }
@@ -745,15 +864,33 @@ impl<S: Read + Write> Client<S> {
         self.pipelining
     }
 
-    /// Asks CAPA and turns pipelining on when the server lists `PIPELINING`; a server
-    /// without CAPA is no error. Returns whether pipelining is now on.
-    pub fn pipeline_if_offered(&mut self) -> Result<bool> {
-        match self.capa() {
-            Ok(capabilities) => self.pipelining = capabilities.has("PIPELINING"),
-            Err(Error::Server(_)) => self.pipelining = false,
-            Err(other) => return Err(other),
+    /// Sends `command` now, when pipelining, so that its answer travels while the caller does
+    /// other things; the method of the same name reads it later, in its turn. Without
+    /// pipelining, nothing is sent: that method sends it then.
+    ///
+    /// ```
+    /// # use pop3_core::{Ahead, Client, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n+OK\r\nSubject: one\r\n\r\n.\r\n+OK\r\nSubject: two\r\n\r\n.\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// client.set_pipelining(true);
+    /// client.send_ahead(Ahead::Top { number: 1, lines: 0 })?;
+    /// client.send_ahead(Ahead::Top { number: 2, lines: 0 })?;
+    /// assert_eq!(client.top(2, 0)?, b"Subject: two\r\n\r\n"); // TOP 1's answer is kept
+    /// assert_eq!(client.top(1, 0)?, b"Subject: one\r\n\r\n");
+    /// assert_eq!(client.get_ref().written_text(), "TOP 1 0\r\nTOP 2 0\r\n");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn send_ahead(&mut self, command: Ahead) -> Result<()> {
+        if self.pipelining {
+            let line = command.line();
+            self.put_line(&line, &line)?;
+            self.pending.push_back(Sent {
+                line,
+                multi_line: command.multi_line(),
+                keep: true,
+            });
         }
-        Ok(self.pipelining)
+        Ok(())
     }
 
     /// DELE without waiting for the answer when pipelining: it is read with the next
@@ -774,24 +911,16 @@ impl<S: Read + Write> Client<S> {
         if !self.pipelining {
             return self.dele(number).map(drop);
         }
-        let command = format!("DELE {number}");
-        self.put_line(&command, &command)?;
+        let line = format!("DELE {number}");
+        self.put_line(&line, &line)?;
         if let Some(live) = &mut self.live_messages {
             live.deleted_since += 1;
         }
-        self.pending.push_back(Pending::Status);
-        Ok(())
-    }
-
-    /// Sends TOP now, when pipelining, so that its answer travels while the caller does
-    /// other things; the matching [`Client::top`] later finds it. Without pipelining,
-    /// nothing.
-    pub fn top_ahead(&mut self, number: u32, lines: u32) -> Result<()> {
-        if self.pipelining {
-            let command = format!("TOP {number} {lines}");
-            self.put_line(&command, &command)?;
-            self.pending.push_back(Pending::Data(command));
-        }
+        self.pending.push_back(Sent {
+            line,
+            multi_line: false,
+            keep: false,
+        });
         Ok(())
     }
 
@@ -919,7 +1048,7 @@ impl<S: Read + Write> Client<S> {
             refuse_password: false,
             pipelining: false,
             pending: VecDeque::new(),
-            read_ahead: VecDeque::new(),
+            kept: VecDeque::new(),
             live_messages: None,
         })
     }

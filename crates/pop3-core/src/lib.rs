@@ -55,7 +55,7 @@ mod tls;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-pub use client::{Client, MAX_LINE};
+pub use client::{Ahead, Client, MAX_LINE};
 pub use error::{Error, Result, ServerError};
 pub use net::{Address, Connector, Security, Stream, DEFAULT_TIMEOUT};
 pub use response::{Capabilities, ScanListing, Stat, UniqueId};

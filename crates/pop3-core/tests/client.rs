@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::{Client, Error, Mechanism, ScanListing, Stat};
+use pop3_core::{Ahead, Client, Error, Mechanism, ScanListing, Stat};
 
 const GREETING: &str = "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
 
@@ -509,15 +509,60 @@ fn pipelined_login_sends_both_then_reads_both() {
 }
 
 #[test]
-fn pipeline_if_offered_follows_capa() {
-    let (on, _) = run("+OK\r\nTOP\r\nPIPELINING\r\n.\r\n", |c| {
-        c.pipeline_if_offered()
+fn commands_sent_with_a_refused_login_are_refused_and_quit_still_ends_it() {
+    let replies = "-ERR no such user\r\n-ERR no\r\n-ERR log in first\r\n+OK bye\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    client.set_pipelining(true);
+    let err = client
+        .login_then("nobody", "pw", &[Ahead::Stat, Ahead::Quit])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "-ERR no such user");
+    assert_eq!(client.stat().unwrap_err().to_string(), "-ERR log in first");
+    assert_eq!(client.quit().unwrap(), "+OK bye");
+}
+
+#[test]
+fn send_ahead_keeps_answers_read_out_of_turn() {
+    // The answers, in the order the commands below go out.
+    let replies = "+OK\r\n1 10\r\n2 20\r\n.\r\n\
+                   +OK\r\nSubject: 1\r\n\r\n.\r\n\
+                   +OK\r\nbody of 1\r\n.\r\n\
+                   +OK\r\nSubject: 2\r\n\r\n.\r\n\
+                   +OK 2 30\r\n";
+    let (stat, written) = run(replies, |c| {
+        c.set_pipelining(true);
+        c.send_ahead(Ahead::List)?;
+        c.send_ahead(Ahead::Top {
+            number: 1,
+            lines: 0,
+        })?;
+        c.send_ahead(Ahead::Retr(1))?;
+        c.send_ahead(Ahead::Top {
+            number: 2,
+            lines: 0,
+        })?;
+        // STAT is asked first: every answer before it is read and kept.
+        let stat = c.stat()?;
+        let sizes: Vec<u64> = c.list()?.iter().map(|l| l.size).collect();
+        assert_eq!(sizes, [10, 20]);
+        assert_eq!(c.top(2, 0)?, b"Subject: 2\r\n\r\n");
+        assert_eq!(c.retr(1)?, b"body of 1\r\n");
+        assert_eq!(c.top(1, 0)?, b"Subject: 1\r\n\r\n");
+        Ok(stat)
     });
-    assert!(on);
-    let (on, _) = run("+OK\r\nTOP\r\n.\r\n", |c| c.pipeline_if_offered());
-    assert!(!on);
-    let (on, _) = run("-ERR unknown command\r\n", |c| c.pipeline_if_offered());
-    assert!(!on);
+    assert_eq!(stat, Stat { count: 2, size: 30 });
+    assert_eq!(written, "LIST\r\nTOP 1 0\r\nRETR 1\r\nTOP 2 0\r\nSTAT\r\n");
+}
+
+#[test]
+fn a_kept_empty_listing_has_no_lines() {
+    let (sizes, _) = run("+OK\r\n.\r\n+OK\r\n", |c| {
+        c.set_pipelining(true);
+        c.send_ahead(Ahead::List)?;
+        c.noop()?;
+        c.list()
+    });
+    assert!(sizes.is_empty());
 }
 
 #[test]
@@ -531,7 +576,10 @@ fn top_ahead_and_dele_later_travel_without_waiting() {
     let (stat, written) = run(replies, |c| {
         c.set_pipelining(true);
         assert_eq!(c.top(1, 0)?, b"Subject: 1\r\n\r\n");
-        c.top_ahead(2, 0)?;
+        c.send_ahead(Ahead::Top {
+            number: 2,
+            lines: 0,
+        })?;
         c.dele_later(1)?;
         // RETR reads TOP 2 and DELE 1 first, then its own answer.
         assert_eq!(c.retr(1)?, b"body of 1\r\n");
@@ -543,6 +591,18 @@ fn top_ahead_and_dele_later_travel_without_waiting() {
         written,
         "TOP 1 0\r\nTOP 2 0\r\nDELE 1\r\nRETR 1\r\nSTAT\r\n"
     );
+}
+
+#[test]
+fn a_refused_deferred_dele_before_a_message_leaves_the_session_in_step() {
+    let replies = "-ERR no such message\r\n+OK\r\nbody\r\n.\r\n+OK 1 10\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    client.set_pipelining(true);
+    client.dele_later(9).unwrap();
+    let err = client.retr(1).unwrap_err();
+    assert_eq!(err.to_string(), "-ERR no such message");
+    // RETR's message was read to its end and set aside: STAT gets its own answer.
+    assert_eq!(client.stat().unwrap(), Stat { count: 1, size: 10 });
 }
 
 #[test]
@@ -559,7 +619,10 @@ fn a_refused_deferred_dele_is_reported_at_the_next_command() {
 #[test]
 fn without_pipelining_the_later_methods_wait() {
     let (_, written) = run("+OK marked\r\n+OK\r\nSubject: x\r\n\r\n.\r\n", |c| {
-        c.top_ahead(1, 0)?; // nothing sent
+        c.send_ahead(Ahead::Top {
+            number: 1,
+            lines: 0,
+        })?; // nothing sent
         c.dele_later(1)?; // sent and answered at once
         c.top(1, 0)
     });

@@ -36,10 +36,42 @@ server_tests! {
         command.env("POP3_TRACE", "1");
         let out = run_piped(&mut command, "abc123\n");
         assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        // Both servers offer PIPELINING: after CAPA, the four commands go out together.
+        let pipelined = "C: USER brandon\nC: PASS ********\nC: STAT\nC: QUIT\nS: +OK";
+        assert!(out.stderr.contains(pipelined), "{}", out.stderr);
         let commands: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("C: ")).collect();
-        assert_eq!(commands, ["C: USER brandon", "C: PASS ********", "C: STAT", "C: QUIT"]);
+        assert_eq!(commands[0], "C: CAPA");
         assert!(out.stderr.contains("S: +OK 6 2933"), "{}", out.stderr);
         assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
+    }
+
+    fn no_pipelining_gives_the_books_exchange(server) {
+        let p = start(server);
+        let mut command = tool(BIN, &p, &["--no-pipelining", "--trace", &p.pop3s_host(), USER]);
+        let out = run_piped(&mut command, "abc123\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        let exchange: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("C: ") || l.starts_with("S: "))
+            .map(|l| &l[..l.len().min(7)])
+            .collect();
+        // Each command waits for its answer, and no CAPA: the book's exchange.
+        assert_eq!(
+            exchange,
+            ["S: +OK ", "C: USER", "S: +OK", "C: PASS", "S: +OK ", "C: STAT", "S: +OK ", "C: QUIT", "S: +OK "]
+        );
+    }
+
+    fn wrong_password_with_commands_pipelined_behind_it(server) {
+        let p = start(server);
+        let mut command = tool(BIN, &p, &["--trace", &p.pop3s_host(), USER]);
+        let out = run_piped(&mut command, "wrong\n");
+        assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
+        assert_eq!(out.code, Some(1));
+        // STAT was refused with the login; QUIT, sent with them, still ended the session.
+        assert!(out.stderr.contains("C: STAT\nC: QUIT\n"), "{}", out.stderr);
+        assert!(out.stderr.trim_end().lines().last().unwrap().starts_with("S: +OK"), "{}", out.stderr);
     }
 
     fn wrong_password(server) {

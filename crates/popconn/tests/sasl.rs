@@ -54,9 +54,8 @@ fn oauth_server(
     exchange: impl Fn(&mut Peer, &str) -> std::io::Result<()> + Send + Sync + 'static,
 ) -> HostileServer {
     HostileServer::tls(move |peer| {
+        peer.offer(&format!("USER\r\nSASL {sasl}"));
         peer.send("+OK ready\r\n")?;
-        peer.command()?; // CAPA
-        peer.send(format!("+OK\r\nUSER\r\nSASL {sasl}\r\n.\r\n"))?;
         let auth = peer.command()?.unwrap_or_default();
         exchange(peer, &auth)?;
         peer.answer_rest()
@@ -168,9 +167,8 @@ fn mechanism_not_offered() {
 #[test]
 fn utf8_user_names_when_the_server_advertises_it() {
     let server = HostileServer::tls(|peer| {
+        peer.offer("USER\r\nUTF8 USER");
         peer.send("+OK ready\r\n")?;
-        peer.command()?;
-        peer.send("+OK\r\nUSER\r\nUTF8 USER\r\n.\r\n")?;
         peer.answer("+OK UTF8 enabled")?;
         peer.accept_login()?;
         peer.answer("+OK 1 10")?;
