@@ -433,8 +433,9 @@ fn wait_with_rusage(pid: u32) -> anyhow::Result<(i32, u64)> {
 }
 
 /// A TCP relay to a local port that delays every chunk by `one_way` in each direction and
-/// counts the round trips the client waited for: each time the client sends after the
-/// server has spoken, one round trip ended.
+/// counts the round trips the client waited for: one ended each time the client sends after
+/// the server has spoken, unless the client also sent less than `one_way` before (then it
+/// is still sending what it had ready, as a pipelining client does while answers arrive).
 struct LatencyProxy {
     port: u16,
     turns: Arc<AtomicU64>,
@@ -458,6 +459,7 @@ impl LatencyProxy {
                     continue;
                 };
                 let server_spoke = Arc::new(AtomicBool::new(true));
+                let mut client_sent: Option<Instant> = None;
                 let _ = client.set_nodelay(true);
                 let _ = server.set_nodelay(true);
                 let (Ok(client_out), Ok(server_out)) = (client.try_clone(), server.try_clone())
@@ -466,9 +468,12 @@ impl LatencyProxy {
                 };
                 let (turns, spoke) = (turns_for_relay.clone(), server_spoke.clone());
                 delayed_pipe(client, server_out, one_way, move || {
-                    if spoke.swap(false, Ordering::SeqCst) {
+                    let now = Instant::now();
+                    let paused = client_sent.is_none_or(|sent| now - sent >= one_way);
+                    if spoke.swap(false, Ordering::SeqCst) && paused {
                         turns.fetch_add(1, Ordering::SeqCst);
                     }
+                    client_sent = Some(now);
                 });
                 delayed_pipe(server, client_out, one_way, move || {
                     server_spoke.store(true, Ordering::SeqCst)
@@ -496,7 +501,7 @@ fn delayed_pipe(
     mut from: TcpStream,
     mut to: TcpStream,
     delay: Duration,
-    on_chunk: impl Fn() + Send + 'static,
+    mut on_chunk: impl FnMut() + Send + 'static,
 ) {
     let queue = Arc::new((
         Mutex::new(VecDeque::<(Instant, Vec<u8>)>::new()),

@@ -230,7 +230,7 @@ usage: {name} [options] hostname username
 Options:
       --stls                    plain POP3 (port 110) upgraded with STLS; default: POP3S (995)
       --insecure-plaintext      no TLS at all (port 110), password in clear: test servers only
-      --ca-file FILE            also trust the CA certificates in FILE (PEM)
+      --ca-file FILE            trust the CA certificates in FILE (PEM), not the system's
       --timeout SECS            connect, read and write timeout (default: {seconds})
       --auth MECHANISM          log in by SASL AUTH instead: plain, xoauth2 or oauthbearer
       --password-command CMD    the password (or OAuth token) is what CMD prints, not typed

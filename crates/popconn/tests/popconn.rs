@@ -5,7 +5,7 @@ use playground::terminal::run_in_terminal;
 use playground::testing::{
     assert_matches_file, assert_terminal_session, run_piped, start, start_with, tool,
 };
-use playground::{expected_output, server_tests, Options, PASSWORD, USER};
+use playground::{expected_output, server_tests, Options, ServerKind, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
 
@@ -207,4 +207,32 @@ fn ipv6_address_with_port_is_understood() {
     );
     let last = out.stderr.lines().last().unwrap_or_default();
     assert_eq!(last, format!("popconn: [::1]:{port}: connection refused"));
+}
+
+#[test]
+fn a_ca_file_replaces_the_system_trust_store() {
+    let p = start(ServerKind::Builtin);
+    let other = std::env::temp_dir().join(format!("popconn-other-ca-{}", std::process::id()));
+    let other_ca = playground::certs::generate(&other, &CertSpec::default())
+        .unwrap()
+        .ca;
+    // A system store (as SSL_CERT_FILE makes it) that trusts the server is used...
+    let mut command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
+    command
+        .env_remove("POP3_CA_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .env("SSL_CERT_FILE", &p.certs.ca);
+    let out = run_piped(&mut command, "abc123\n");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // ...unless a CA file is named: then only its CA is trusted.
+    command.env("POP3_CA_FILE", &other_ca);
+    let out = run_piped(&mut command, "abc123\n");
+    assert!(
+        out.stderr
+            .contains("certificate not trusted (unknown issuer)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, Some(1));
+    std::fs::remove_dir_all(other).unwrap();
 }
