@@ -54,6 +54,25 @@ server_tests! {
         assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
     }
 
+    fn retr_goes_ahead_only_for_messages_answered_yes(server) {
+        let p = start(server);
+        // Read messages 2 and 4, delete none: all answers piped, so all known at once.
+        let answers = "abc123\nn\nn\ny\nn\nn\nn\ny\nn\nn\nn\nn\nn\n";
+        let out = run_piped(&mut tool(BIN, &p, &["--trace", &p.pop3s_host(), USER]), answers);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let trace: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("C: ") || l.starts_with("S: ")).collect();
+        let first_top = trace.iter().position(|l| *l == "C: TOP 1 0").expect(&out.stderr);
+        let sent_together: Vec<&str> =
+            trace[first_top..].iter().take_while(|l| l.starts_with("C: ")).copied().collect();
+        assert_eq!(
+            sent_together,
+            ["C: TOP 1 0", "C: TOP 2 0", "C: RETR 2", "C: TOP 3 0", "C: TOP 4 0", "C: RETR 4", "C: TOP 5 0", "C: TOP 6 0"]
+        );
+        assert_eq!(trace.iter().filter(|l| l.starts_with("C: RETR")).count(), 2);
+        assert_eq!(out.stdout.matches("Read this message [ny]?\n-----").count(), 2, "{}", out.stdout);
+        assert_eq!(stored(&p).len(), 6);
+    }
+
     fn end_of_input_is_no(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\nn\ny\n");

@@ -276,3 +276,34 @@ fn ctrl_d_at_the_password_prompt_sends_nothing() {
     assert_eq!(exit_code(&terminal).unwrap(), Some(1));
     assert!(server.received().is_empty(), "{:?}", server.received());
 }
+
+#[test]
+fn pipelining_server_that_loses_commands() {
+    // It offers PIPELINING, then answers USER and PASS and drops the rest: the client must
+    // give up with a clear line at the timeout, not wait for ever.
+    let server = HostileServer::tls(|peer| {
+        peer.offer("USER\r\nPIPELINING");
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.stall()
+    })
+    .unwrap();
+    fails_with(server, "timed out waiting for the server");
+}
+
+#[test]
+fn pipelined_answers_out_of_step() {
+    // A +OK with listing lines where STAT's one-line answer belongs.
+    let server = HostileServer::tls(|peer| {
+        peer.offer("USER\r\nPIPELINING");
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.send("+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    fails_with(
+        server,
+        r#"protocol error: malformed STAT size answer: "2 messages""#,
+    );
+}
