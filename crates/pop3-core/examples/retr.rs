@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufWriter, Write};
 
-use pop3_core::{Address, Connector, TlsConfig};
+use pop3_core::{Address, Ahead, Connector, TlsConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,9 +17,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ca = std::env::var_os("POP3_CA_FILE").map(std::path::PathBuf::from);
     let connector = Connector::new(TlsConfig::new(ca.as_deref())?);
     let mut client = connector.connect(&address.host, address.port.unwrap_or(995))?;
-    client.login(user, password.trim_end())?;
+    // Where the server offers PIPELINING, RETR and QUIT travel with USER and PASS.
+    let offered = client.capa().is_ok_and(|c| c.has("PIPELINING"));
+    client.set_pipelining(offered);
+    let number: u32 = number.parse()?;
+    client.login_then(
+        user,
+        password.trim_end(),
+        &[Ahead::Retr(number), Ahead::Quit],
+    )?;
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    client.retr_to(number.parse()?, &mut out)?;
+    client.retr_to(number, &mut out)?;
     out.flush()?;
     client.quit()?;
     Ok(())

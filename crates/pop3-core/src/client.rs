@@ -341,8 +341,8 @@ impl<S: Read + Write> Client<S> {
             // goes out in one write: only those line starts need a look.
             let pending = &self.buffer[self.start..self.end];
             // A newline at the very end is a cut too, so without one the line goes on.
-            let cut = memchr::memchr_iter(b'\n', pending)
-                .find(|&newline| pending.get(newline + 1).is_none_or(|&next| next == b'.'))
+            let cut = memchr::memmem::find(pending, b"\n.")
+                .or_else(|| pending.ends_with(b"\n").then(|| pending.len() - 1))
                 .map(|newline| newline + 1);
             let (len, ends_line) = match cut {
                 Some(len) => (len, true),
