@@ -31,8 +31,8 @@ impl<'a> Lookahead<'a> {
     }
 
     /// As the message at index `current` comes up: TOP for it and the next ones, up to
-    /// [`WINDOW`], and RETR for those whose read answer is already in, within
-    /// [`RETR_AHEAD_BYTES`]. Each message asks two questions (read, then delete), so the
+    /// `WINDOW`, and RETR for those whose read answer is already in, within
+    /// `RETR_AHEAD_BYTES`. Each message asks two questions (read, then delete), so the
     /// read answer of the message `k` places on is `2 k` answers away. Without pipelining,
     /// nothing.
     pub fn send(&mut self, p: &mut Client<Stream>, current: usize) -> Result<()> {

@@ -158,7 +158,10 @@ server_tests! {
     }
 
     fn network_cut_mid_session_loses_nothing(server) {
-        for cut in [3000, 4500, 6000] {
+        // Points well before the last message's data (pipelined, a session here is 6-7 KB
+        // from the server), so before QUIT: a cut in QUIT's answer, after the server applied
+        // the deletions, is the one case POP3 leaves the client unable to tell.
+        for cut in [2000, 3500, 5000] {
             let p = start(server);
             let link = FaultyLink::start(p.pop3s_port, Fault::CutAfter(cut)).unwrap();
             let mut command = tool(BIN, &p, &["--timeout", "5", &link.host(), USER]);

@@ -120,3 +120,22 @@ fn odd_bytes_in_mail_are_shown_not_fatal() {
     assert!(out.stdout.contains("line one\n"), "{}", out.stdout);
     assert!(out.stdout.contains("Subject: caf"), "{}", out.stdout);
 }
+
+#[test]
+fn quit_unanswered_after_deletions_says_their_fate_is_unknown() {
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 30)?;
+        peer.answer("+OK\r\nSubject: x\r\n\r\n.")?; // TOP
+        peer.answer("+OK marked")?; // DELE
+        peer.command()?; // QUIT: the connection drops before the answer
+        Ok(())
+    })
+    .unwrap();
+    let out = run_answering(&server, "n\ny\n");
+    assert!(out.stdout.contains("Deleted."), "{}", out.stdout);
+    assert_one_error_line(
+        &out,
+        "download_and_delete",
+        "whether the 1 deletion(s) asked for took effect is unknown",
+    );
+}

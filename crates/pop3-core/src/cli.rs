@@ -483,10 +483,20 @@ pub fn login_failed(error: Error) -> Result<ExitCode> {
 }
 
 /// The book's `finally: p.quit()`: sends QUIT whenever the connection is still alive.
-/// After a successful session a failed QUIT is an error, as deletions happen only then.
+/// After a successful session a failed QUIT is an error, as deletions happen only then;
+/// lost with the connection, QUIT's answer cannot tell whether they did, and the error
+/// says so.
 pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
     match outcome {
-        Ok(code) => client.quit().map(|_| code),
+        Ok(code) => {
+            let marked = client.marked_for_deletion();
+            client.quit().map(|_| code).map_err(|e| match e {
+                lost if marked > 0 && lost.connection_lost() => Error::Io(io::Error::other(
+                    format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
+                )),
+                other => other,
+            })
+        }
         Err(e) => {
             if !e.connection_lost() {
                 let _ = client.quit();

@@ -56,6 +56,8 @@ pub struct Client<S> {
     /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
     /// RSET: a LIST longer than that is a broken or lying server.
     live_messages: Option<LiveCount>,
+    /// DELE commands sent in this session since the last RSET.
+    marked: u32,
 }
 
 /// A command that can travel before its answer is wanted, with [`Client::send_ahead`] or
@@ -118,11 +120,11 @@ enum Reply {
     Kept(String, Vec<u8>),
 }
 
-/// STAT's count, and the deletions since.
+/// STAT's count, and how many deletions were marked when it was taken.
 #[derive(Clone, Copy)]
 struct LiveCount {
     counted: u32,
-    deleted_since: u32,
+    marked_then: u32,
 }
 
 impl<S: Read + Write> Client<S> {
@@ -150,6 +152,7 @@ impl<S: Read + Write> Client<S> {
             pending: VecDeque::new(),
             kept: VecDeque::new(),
             live_messages: None,
+            marked: 0,
         };
         client.greeting = client.get_response()?;
         Ok(client)
@@ -704,7 +707,7 @@ impl<S: Read + Write> Client<S> {
         let stat = response::parse_stat(response::ok_text(&line))?;
         self.live_messages = Some(LiveCount {
             counted: stat.count,
-            deleted_since: 0,
+            marked_then: self.marked,
         });
         Ok(stat)
     }
@@ -741,7 +744,7 @@ impl<S: Read + Write> Client<S> {
         let mut listed = 0u32;
         let most = self
             .live_messages
-            .map(|live| live.counted.saturating_sub(live.deleted_since));
+            .map(|live| live.counted.saturating_sub(self.marked - live.marked_then));
         self.listing_cmd("LIST", |line| {
             let listing = response::parse_scan_listing(line)?;
             if listing.number <= previous {
@@ -845,9 +848,7 @@ impl<S: Read + Write> Client<S> {
     /// ```
     pub fn dele(&mut self, number: u32) -> Result<String> {
         let reply = self.short_cmd(&format!("DELE {number}"))?;
-        if let Some(live) = &mut self.live_messages {
-            live.deleted_since += 1;
-        }
+        self.marked += 1;
         Ok(reply)
     }
 
@@ -913,9 +914,7 @@ impl<S: Read + Write> Client<S> {
         }
         let line = format!("DELE {number}");
         self.put_line(&line, &line)?;
-        if let Some(live) = &mut self.live_messages {
-            live.deleted_since += 1;
-        }
+        self.marked += 1;
         self.pending.push_back(Sent {
             line,
             multi_line: false,
@@ -949,7 +948,14 @@ impl<S: Read + Write> Client<S> {
         let reply = self.short_cmd("RSET")?;
         // Deletions from before the last STAT come back too: the count is unknown again.
         self.live_messages = None;
+        self.marked = 0;
         Ok(reply)
+    }
+
+    /// How many DELE commands this session sent since the last RSET: the deletions QUIT
+    /// asks the server to apply (fewer, if the server refused some).
+    pub fn marked_for_deletion(&self) -> u32 {
+        self.marked
     }
 
     /// UIDL: every message's unique id.
@@ -1050,6 +1056,7 @@ impl<S: Read + Write> Client<S> {
             pending: VecDeque::new(),
             kept: VecDeque::new(),
             live_messages: None,
+            marked: 0,
         })
     }
 }
