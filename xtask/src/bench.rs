@@ -396,20 +396,30 @@ fn run_once(
 }
 
 /// `xtask bench-spawn PROGRAM ARGS...`: runs the program (standard input passed on, output
-/// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB`.
+/// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB`; should it fail, what it said on
+/// stderr goes to stderr.
 pub fn spawn(args: &[String]) -> anyhow::Result<()> {
     let [program, args @ ..] = args else {
         bail!("usage: xtask bench-spawn PROGRAM ARGS...");
     };
     let started = Instant::now();
-    let child = Command::new(program)
+    let mut child = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting {program}"))?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let (status, rss) = wait_with_rusage(child.id())?;
     println!("{status} {} {rss}", started.elapsed().as_nanos());
+    if status != 0 {
+        eprint!("{}", said.join().unwrap_or_default());
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ const TOOL: Tool = Tool {
     notes: "
 The answers to the [ny] questions are read from standard input, one line each:
 yes when the line starts with y or Y; anything else, or end of input, is no.
+Where the server offers PIPELINING, a message whose answer is already typed
+(or piped) is fetched ahead; one not answered yet never is.
 Messages are deleted only when the session ends with QUIT. Ctrl-C ends the
 session without QUIT: deletions confirmed in it are not applied, nothing is lost.
 On a terminal, control characters and escape sequences in mail are shown escaped.
