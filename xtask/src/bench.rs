@@ -27,12 +27,15 @@ struct Contender {
     input: String,
 }
 
-/// What one contender measured in a scenario: medians over the rounds.
-struct Figures {
-    client: &'static str,
+/// What one run of one contender measured; in a scenario's figures, each field is the
+/// median over the rounds.
+#[derive(Clone, Copy, Default)]
+struct Run {
     wall: Duration,
+    /// User and system time: what the client itself costs, whatever the server does.
+    cpu: Duration,
     peak_rss_kib: u64,
-    round_trips: Option<u64>,
+    round_trips: u64,
 }
 
 struct Scenario {
@@ -78,7 +81,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             true => "Loopback, no added latency".to_string(),
             false => format!("Through a proxy adding {} ms each way", latency.as_millis()),
         };
-        let mut table = format!("\n## {title}\n\n| scenario | client | wall (ms) | vs ours | peak RSS (MB) | MB/s | round trips |\n|---|---|---:|---:|---:|---:|---:|\n");
+        let mut table = format!("\n## {title}\n\n| scenario | client | wall (ms) | vs ours | CPU (ms) | peak RSS (MB) | MB/s | round trips |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for scenario in scenarios()? {
             if only.is_some_and(|o| !scenario.name.contains(o)) {
                 continue;
@@ -90,20 +93,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             };
             let figures = measure(&scenario, latency, rounds)?;
             let ours = figures[0].wall.as_secs_f64();
-            for f in &figures {
+            for (contender, f) in scenario.contenders.iter().zip(&figures) {
                 let wall = f.wall.as_secs_f64();
                 let throughput = scenario
                     .retr_octets
                     .map(|octets| format!("{:.0}", octets as f64 / 1e6 / wall))
                     .unwrap_or_default();
-                let rtt = f.round_trips.map(|n| n.to_string()).unwrap_or_default();
+                let rtt = match latency.is_zero() {
+                    true => String::new(),
+                    false => f.round_trips.to_string(),
+                };
                 let _ = writeln!(
                     table,
-                    "| {} | {} | {:.1} | {:.2} | {:.1} | {throughput} | {rtt} |",
+                    "| {} | {} | {:.1} | {:.2} | {:.1} | {:.1} | {throughput} | {rtt} |",
                     scenario.name,
-                    f.client,
+                    contender.name,
                     wall * 1e3,
                     wall / ours,
+                    f.cpu.as_secs_f64() * 1e3,
                     f.peak_rss_kib as f64 / 1024.0,
                 );
             }
@@ -114,7 +121,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let path = workspace_root().join("target/bench-report.md");
     let header = format!(
-        "# Benchmark report\n\nMedians of {rounds} rounds ({} through the proxy), Dovecot {}, one machine, one run.\n\"vs ours\" is the wall time divided by ours; the floor pipelines the same commands and discards the replies.\n",
+        "# Benchmark report\n\nMedians of {rounds} rounds ({} through the proxy), Dovecot {}, one machine, one run.\n\"vs ours\" is the wall time divided by ours; CPU is the client's own user and system time; the floor pipelines the same commands and discards the replies.\n",
         rounds.min(3),
         command_version("dovecot", "--version"),
     );
@@ -295,7 +302,7 @@ fn scenarios() -> anyhow::Result<Vec<Scenario>> {
 }
 
 /// Runs every contender `rounds` times (interleaved) and returns the medians.
-fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Result<Vec<Figures>> {
+fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Result<Vec<Run>> {
     let dir = std::env::temp_dir().join(format!("pop3-bench-{}", std::process::id()));
     let start = || {
         Playground::start(Options {
@@ -305,7 +312,7 @@ fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Res
         })
     };
     let mut playground = start()?;
-    let mut samples: Vec<Vec<(Duration, u64, u64)>> = vec![Vec::new(); scenario.contenders.len()];
+    let mut samples: Vec<Vec<Run>> = vec![Vec::new(); scenario.contenders.len()];
     // A first session makes Dovecot index the Maildir; it is not counted.
     run_once(
         &scenario.contenders[scenario.contenders.len() - 1],
@@ -322,28 +329,27 @@ fn measure(scenario: &Scenario, latency: Duration, rounds: usize) -> anyhow::Res
                 true => None,
                 false => Some(LatencyProxy::start(playground.pop3s_port, latency)?),
             };
-            let (wall, rss) = run_once(contender, &playground, proxy.as_ref())?;
-            let turns = proxy.map_or(0, |p| p.round_trips());
-            samples[i].push((wall, rss, turns));
+            let mut run = run_once(contender, &playground, proxy.as_ref())?;
+            run.round_trips = proxy.map_or(0, |p| p.round_trips());
+            samples[i].push(run);
         }
     }
-    Ok(scenario
-        .contenders
-        .iter()
-        .zip(samples)
-        .map(|(contender, mut runs)| {
-            runs.sort();
-            let median = runs[runs.len() / 2];
-            let mut rss: Vec<u64> = runs.iter().map(|r| r.1).collect();
-            rss.sort();
-            Figures {
-                client: contender.name,
-                wall: median.0,
-                peak_rss_kib: rss[rss.len() / 2],
-                round_trips: (!latency.is_zero()).then_some(median.2),
-            }
-        })
-        .collect())
+    Ok(samples.iter().map(|runs| medians(runs)).collect())
+}
+
+/// Each field's median over `runs`.
+fn medians(runs: &[Run]) -> Run {
+    fn median<T: Ord + Copy>(runs: &[Run], field: impl Fn(&Run) -> T) -> T {
+        let mut values: Vec<T> = runs.iter().map(field).collect();
+        values.sort();
+        values[values.len() / 2]
+    }
+    Run {
+        wall: median(runs, |r| r.wall),
+        cpu: median(runs, |r| r.cpu),
+        peak_rss_kib: median(runs, |r| r.peak_rss_kib),
+        round_trips: median(runs, |r| r.round_trips),
+    }
 }
 
 /// One run of one contender, started by a small process of our own (`xtask bench-spawn`),
@@ -353,7 +359,7 @@ fn run_once(
     contender: &Contender,
     playground: &Playground,
     proxy: Option<&LatencyProxy>,
-) -> anyhow::Result<(Duration, u64)> {
+) -> anyhow::Result<Run> {
     let port = proxy.map_or(playground.pop3s_port, |p| p.port);
     let host = format!("localhost:{port}");
     let ca = playground.certs.ca.display().to_string();
@@ -384,7 +390,7 @@ fn run_once(
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
-    let [status, wall_ns, rss] = fields[..] else {
+    let [status, wall_ns, peak_rss_kib, cpu_us] = fields[..] else {
         bail!("bench-spawn said {report:?}");
     };
     ensure!(
@@ -392,11 +398,16 @@ fn run_once(
         "{} {args:?} exited with {status}",
         contender.program.display()
     );
-    Ok((Duration::from_nanos(wall_ns), rss))
+    Ok(Run {
+        wall: Duration::from_nanos(wall_ns),
+        cpu: Duration::from_micros(cpu_us),
+        peak_rss_kib,
+        round_trips: 0,
+    })
 }
 
 /// `xtask bench-spawn PROGRAM ARGS...`: runs the program (standard input passed on, output
-/// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB`; should it fail, what it said on
+/// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB CPU_US`; should it fail, what it said on
 /// stderr goes to stderr.
 pub fn spawn(args: &[String]) -> anyhow::Result<()> {
     let [program, args @ ..] = args else {
@@ -415,16 +426,25 @@ pub fn spawn(args: &[String]) -> anyhow::Result<()> {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let (status, rss) = wait_with_rusage(child.id())?;
-    println!("{status} {} {rss}", started.elapsed().as_nanos());
+    let (status, usage) = wait_with_rusage(child.id())?;
+    let cpu_us = [usage.ru_utime, usage.ru_stime]
+        .iter()
+        .map(|t| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64)
+        .sum::<u64>();
+    println!(
+        "{status} {} {} {cpu_us}",
+        started.elapsed().as_nanos(),
+        usage.ru_maxrss
+    );
     if status != 0 {
         eprint!("{}", said.join().unwrap_or_default());
     }
     Ok(())
 }
 
-/// Waits for a child and returns its exit status and peak resident set (KiB).
-fn wait_with_rusage(pid: u32) -> anyhow::Result<(i32, u64)> {
+/// Waits for a child and returns its exit status and resource usage (peak resident set in
+/// KiB, user and system time).
+fn wait_with_rusage(pid: u32) -> anyhow::Result<(i32, libc::rusage)> {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -439,7 +459,7 @@ fn wait_with_rusage(pid: u32) -> anyhow::Result<(i32, u64)> {
     } else {
         -1
     };
-    Ok((code, usage.ru_maxrss as u64))
+    Ok((code, usage))
 }
 
 /// A TCP relay to a local port that delays every chunk by `one_way` in each direction and
