@@ -2,8 +2,7 @@
 //! standard input, `POP3_CA_FILE` trusted. Memory stays one buffer whatever the size.
 //! The benchmark's RETR client, and an example of `Client::retr_to`.
 
-use std::io::{self, BufRead};
-use std::os::fd::AsFd;
+use std::io::{self, BufRead, Write};
 
 use pop3_core::{Address, Ahead, Connector, TlsConfig};
 
@@ -27,9 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         password.trim_end(),
         &[Ahead::Retr(number), Ahead::Quit],
     )?;
-    // Unbuffered: retr_to already writes whole runs of lines, up to 64 KiB at a time.
-    let mut out = std::fs::File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    // Large writes: a TLS read brings at most one 16 KiB record.
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     client.retr_to(number, &mut out)?;
+    out.flush()?;
     client.quit()?;
     Ok(())
 }
