@@ -78,7 +78,7 @@ pub enum Ahead {
     },
     /// RETR, for [`Client::retr`] and [`Client::retr_to`].
     Retr(u32),
-    /// QUIT, for [`Client::quit`].
+    /// QUIT, for [`Client::quit`]: the last command sent, as the server closes after it.
     Quit,
 }
 
@@ -185,6 +185,11 @@ impl<S: Read + Write> Client<S> {
             return Err(Error::Usage(format!(
                 "refusing to send {verb}: an argument holds a line break or NUL"
             )));
+        }
+        if self.pending.iter().any(|sent| sent.line == "QUIT") {
+            return Err(Error::Usage(
+                "QUIT went ahead: the server ends the session after it".into(),
+            ));
         }
         self.trace("C", traced);
         // One write, so the command goes out in one packet (one TLS record); wiped after, as

@@ -522,6 +522,16 @@ fn commands_sent_with_a_refused_login_are_refused_and_quit_still_ends_it() {
 }
 
 #[test]
+fn nothing_is_sent_after_a_quit_sent_ahead() {
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK bye\r\n"))).unwrap();
+    client.set_pipelining(true);
+    client.send_ahead(Ahead::Quit).unwrap();
+    assert!(matches!(client.noop(), Err(Error::Usage(_))));
+    assert_eq!(client.get_ref().written_text(), "QUIT\r\n");
+    assert_eq!(client.quit().unwrap(), "+OK bye"); // the answer to the QUIT sent ahead
+}
+
+#[test]
 fn send_ahead_keeps_answers_read_out_of_turn() {
     // The answers, in the order the commands below go out.
     let replies = "+OK\r\n1 10\r\n2 20\r\n.\r\n\
