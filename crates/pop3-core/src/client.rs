@@ -83,6 +83,8 @@ pub enum Ahead {
 }
 
 impl Ahead {
+    /// The command line, the same whether sent ahead or by its method: an answer sent
+    /// ahead is found by it.
     fn line(self) -> String {
         match self {
             Ahead::Stat => "STAT".into(),
@@ -140,12 +142,26 @@ impl<S: Read + Write> Client<S> {
     }
 
     fn start(stream: S, trace: Option<Box<dyn Write + Send>>) -> Result<Self> {
-        let mut client = Client {
+        let buffer = vec![0; BUFFER_SIZE].into_boxed_slice();
+        let mut client = Self::fresh(stream, buffer, String::new(), trace);
+        client.greeting = client.get_response()?;
+        Ok(client)
+    }
+
+    /// A session with nothing read, sent or decided yet on `stream` (at the start, and after
+    /// STLS, which forgets all that came before it).
+    fn fresh(
+        stream: S,
+        buffer: Box<[u8]>,
+        greeting: String,
+        trace: Option<Box<dyn Write + Send>>,
+    ) -> Self {
+        Client {
             stream,
-            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            buffer,
             start: 0,
             end: 0,
-            greeting: String::new(),
+            greeting,
             trace,
             refuse_password: false,
             pipelining: false,
@@ -153,9 +169,7 @@ impl<S: Read + Write> Client<S> {
             kept: VecDeque::new(),
             live_messages: None,
             marked: 0,
-        };
-        client.greeting = client.get_response()?;
-        Ok(client)
+        }
     }
 
     /// The server's greeting line, e.g. `+OK Dovecot ready.`
@@ -708,7 +722,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn stat(&mut self) -> Result<Stat> {
-        let line = self.short_cmd("STAT")?;
+        let line = self.short_cmd(&Ahead::Stat.line())?;
         let stat = response::parse_stat(response::ok_text(&line))?;
         self.live_messages = Some(LiveCount {
             counted: stat.count,
@@ -750,7 +764,7 @@ impl<S: Read + Write> Client<S> {
         let most = self
             .live_messages
             .map(|live| live.counted.saturating_sub(self.marked - live.marked_then));
-        self.listing_cmd("LIST", |line| {
+        self.listing_cmd(&Ahead::List.line(), |line| {
             let listing = response::parse_scan_listing(line)?;
             if listing.number <= previous {
                 return Err(Error::Protocol(format!(
@@ -810,7 +824,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn retr_to(&mut self, number: u32, out: &mut dyn Write) -> Result<u64> {
-        self.data_cmd(&format!("RETR {number}"), out)
+        self.data_cmd(&Ahead::Retr(number).line(), out)
     }
 
     /// TOP: the headers, a blank line and the first `lines` lines of the body.
@@ -839,7 +853,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn top_to(&mut self, number: u32, lines: u32, out: &mut dyn Write) -> Result<u64> {
-        self.data_cmd(&format!("TOP {number} {lines}"), out)
+        self.data_cmd(&Ahead::Top { number, lines }.line(), out)
     }
 
     /// DELE: marks a message as deleted; the server removes it only at QUIT.
@@ -1023,7 +1037,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn quit(mut self) -> Result<String> {
-        self.short_cmd("QUIT")
+        self.short_cmd(&Ahead::Quit.line())
     }
 
     /// STLS (RFC 2595): asks to start TLS, then hands the raw stream to `upgrade`, which
@@ -1049,20 +1063,13 @@ impl<S: Read + Write> Client<S> {
                 &format!("[{injected} bytes sent before the TLS handshake, discarded]"),
             );
         }
-        Ok(Client {
-            stream: upgrade(self.stream)?,
-            buffer: self.buffer,
-            start: 0,
-            end: 0,
-            greeting: self.greeting,
-            trace: self.trace,
-            refuse_password: false,
-            pipelining: false,
-            pending: VecDeque::new(),
-            kept: VecDeque::new(),
-            live_messages: None,
-            marked: 0,
-        })
+        let stream = upgrade(self.stream)?;
+        Ok(Client::fresh(
+            stream,
+            self.buffer,
+            self.greeting,
+            self.trace,
+        ))
     }
 }
 
