@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut client) = Client::new(stream) else { return };
     let _ = client.capa();
     client.set_pipelining(first & 0x10 != 0);
-    let _ = client.login_then("brandon", "abc123", &[Ahead::List, Ahead::Stat]);
+    let _ = client.login("brandon", "abc123");
+    let _ = client.send_ahead(Ahead::List);
+    let _ = client.send_ahead(Ahead::Stat);
     let _ = client.send_ahead(Ahead::Top { number: 2, lines: 0 });
     let _ = client.send_ahead(Ahead::Retr(2));
     let _ = client.dele_later(3);

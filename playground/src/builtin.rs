@@ -31,8 +31,18 @@ pub struct BuiltinServer {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// What the built-in server does where servers differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Behaviour {
+    /// Offer APOP (a timestamp in the greeting).
+    pub apop: bool,
+    /// Like Courier: commands read before the login's answer are lost (Courier's login
+    /// process reads them, then starts the mailbox process, which never sees them).
+    pub loses_commands_sent_with_login: bool,
+}
+
 struct Shared {
-    apop: bool,
+    behaviour: Behaviour,
     maildir: PathBuf,
     tls: Arc<ServerConfig>,
     in_use: Mutex<bool>,
@@ -46,10 +56,10 @@ impl BuiltinServer {
         pop3s: TcpListener,
         maildir: &Path,
         certs: &CertFiles,
-        apop: bool,
+        behaviour: Behaviour,
     ) -> io::Result<Self> {
         let shared = Arc::new(Shared {
-            apop,
+            behaviour,
             maildir: maildir.to_owned(),
             tls: tls_config(certs)?,
             in_use: Mutex::new(false),
@@ -156,7 +166,7 @@ fn serve(tcp: TcpStream, implicit_tls: bool, shared: &Shared) -> io::Result<()> 
         timestamp,
         state: State::Authorization { user: None },
     };
-    let greeting = match shared.apop {
+    let greeting = match shared.behaviour.apop {
         true => format!("+OK POP3 playground ready. {}", session.timestamp),
         false => "+OK POP3 playground ready.".to_string(),
     };
@@ -257,7 +267,7 @@ impl Session<'_> {
                     if *user == USER.as_bytes() && *password == PASSWORD.as_bytes());
                 self.log_in(valid);
             }
-            ("APOP", 2, false) if self.shared.apop => {
+            ("APOP", 2, false) if self.shared.behaviour.apop => {
                 let expected = Md5::new()
                     .chain_update(self.timestamp.as_bytes())
                     .chain_update(PASSWORD.as_bytes())
@@ -364,6 +374,10 @@ impl Session<'_> {
             messages,
             _lock: MailboxLock(&self.shared.in_use),
         };
+        if self.shared.behaviour.loses_commands_sent_with_login {
+            let early = self.reader.buffer().len();
+            self.reader.consume(early);
+        }
         self.reply("+OK Logged in.");
     }
 

@@ -90,6 +90,9 @@ pub struct Options {
     pub messages: Vec<Vec<u8>>,
     /// Offer APOP (a timestamp in the greeting). Off, the server is one without APOP.
     pub apop: bool,
+    /// The built-in server only: behave like Courier, which offers PIPELINING yet loses the
+    /// commands that arrived before its login's answer.
+    pub loses_commands_sent_with_login: bool,
     /// Remove `dir` when the playground stops.
     pub remove_dir: bool,
 }
@@ -113,6 +116,7 @@ impl Options {
                 .map(|m| m.to_vec())
                 .collect(),
             apop: true,
+            loses_commands_sent_with_login: false,
             remove_dir: true,
         }
     }
@@ -154,7 +158,11 @@ impl Playground {
                 let pop3 = TcpListener::bind(("127.0.0.1", pop3))?;
                 let pop3s = TcpListener::bind(("127.0.0.1", pop3s))?;
                 let ports = (pop3.local_addr()?.port(), pop3s.local_addr()?.port());
-                let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs, options.apop)?;
+                let behaviour = builtin::Behaviour {
+                    apop: options.apop,
+                    loses_commands_sent_with_login: options.loses_commands_sent_with_login,
+                };
+                let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs, behaviour)?;
                 (Box::new(server) as Box<dyn Send>, ports.0, ports.1)
             }
             ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports, options.apop)?,

@@ -39,7 +39,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
-    // the server offers PIPELINING, LIST travels with them, in one round trip.
+    // the server offers PIPELINING, LIST goes out as soon as the login is accepted.
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Ahead::List]) {
         return cli::login_failed(e); // print("Login failed:", e)
     }

@@ -30,7 +30,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
-    // the server offers PIPELINING, LIST and QUIT travel with them, in one round trip.
+    // the server offers PIPELINING, LIST and QUIT go out together once it is accepted.
     let then = [Ahead::List, Ahead::Quit];
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
         return cli::login_failed(e); // print("Login failed:", e)

@@ -17,15 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ca = std::env::var_os("POP3_CA_FILE").map(std::path::PathBuf::from);
     let connector = Connector::new(TlsConfig::new(ca.as_deref())?);
     let mut client = connector.connect(&address.host, address.port.unwrap_or(995))?;
-    // Where the server offers PIPELINING, RETR and QUIT travel with USER and PASS.
+    // Where the server offers PIPELINING, USER and PASS travel together, then RETR and QUIT.
     let offered = client.capa().is_ok_and(|c| c.has("PIPELINING"));
     client.set_pipelining(offered);
     let number: u32 = number.parse()?;
-    client.login_then(
-        user,
-        password.trim_end(),
-        &[Ahead::Retr(number), Ahead::Quit],
-    )?;
+    client.login(user, password.trim_end())?;
+    client.send_ahead(Ahead::Retr(number))?;
+    client.send_ahead(Ahead::Quit)?;
     // Large writes: a TLS read brings at most one 16 KiB record.
     let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     client.retr_to(number, &mut out)?;

@@ -409,7 +409,8 @@ pub enum Login {
 }
 
 /// Logs in: the book's way, or by SASL AUTH with `--auth`; `then` are the commands the
-/// tool sends next, which travel with the login where the server offers PIPELINING.
+/// tool sends next, which travel together once the login is accepted where the server
+/// offers PIPELINING (never with the login itself: see [`Client::login`]).
 /// CAPA is asked only when needed: to pipeline (when `then` is not empty), to check that
 /// the server offers the SASL mechanism (an unknown name in its list is ignored), and to
 /// switch to UTF8 (RFC 6856) when the user name or secret is not ASCII. So the book's
@@ -433,14 +434,14 @@ pub fn log_in(
         p.utf8()?;
     }
     let welcome = match (args.auth, book) {
-        (None, Login::UserPass) => return p.login_then(user, secret, then),
+        (None, Login::UserPass) => p.login(user, secret)?,
         (None, Login::Apop) => p.apop(user, secret)?,
         (Some(mechanism), _) => {
             check_offered(capabilities.as_ref(), mechanism)?;
             p.authenticate(mechanism, user, secret)?
         }
     };
-    // APOP's and AUTH's answers must be read first; what follows still travels together.
+    // The login's answer is in: what follows may travel together.
     for &command in then {
         p.send_ahead(command)?;
     }

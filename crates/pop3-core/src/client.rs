@@ -60,8 +60,8 @@ pub struct Client<S> {
     marked: u32,
 }
 
-/// A command that can travel before its answer is wanted, with [`Client::send_ahead`] or
-/// [`Client::login_then`]: the method of the same name later reads (or finds) its answer.
+/// A command that can travel before its answer is wanted, with [`Client::send_ahead`]: the
+/// method of the same name later reads (or finds) its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Ahead {
@@ -634,27 +634,19 @@ impl<S: Read + Write> Client<S> {
 
     /// USER then PASS; with pipelining, both are sent before either answer is read.
     ///
-    /// ```
-    /// # use pop3_core::{Client, scripted::ScriptedStream};
-    /// # let mut client = Client::new(ScriptedStream::new("+OK ready\r\n+OK\r\n+OK logged in\r\n"))?;
-    /// client.login("brandon", "abc123")?;
-    /// assert_eq!(client.get_ref().written_text(), "USER brandon\r\nPASS abc123\r\n");
-    /// # Ok::<(), pop3_core::Error>(())
-    /// ```
-    pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
-        self.login_then(name, password, &[])
-    }
-
-    /// [`Client::login`], and with pipelining the commands `then` go out in the same round
-    /// trip, after PASS. Their answers wait for their methods; should the login be refused,
-    /// they are refused too, and QUIT still ends the session.
+    /// Nothing else goes out with them, whatever is pipelined: a server may change process
+    /// or state at the login's answer (Courier starts the mailbox process then, and loses
+    /// what it had already read), so commands for the mailbox are sent once it has come,
+    /// with [`Client::send_ahead`] where they can still travel together.
     ///
     /// ```
     /// # use pop3_core::{Ahead, Client, scripted::ScriptedStream};
     /// let server = "+OK ready\r\n+OK\r\n+OK logged in\r\n+OK 2 320\r\n+OK bye\r\n";
     /// let mut client = Client::new(ScriptedStream::new(server))?;
     /// client.set_pipelining(true); // the server listed PIPELINING in CAPA
-    /// client.login_then("brandon", "abc123", &[Ahead::Stat, Ahead::Quit])?;
+    /// client.login("brandon", "abc123")?; // USER and PASS in one round trip
+    /// client.send_ahead(Ahead::Stat)?; // then STAT and QUIT in another
+    /// client.send_ahead(Ahead::Quit)?;
     /// assert_eq!(
     ///     client.get_ref().written_text(),
     ///     "USER brandon\r\nPASS abc123\r\nSTAT\r\nQUIT\r\n"
@@ -663,7 +655,7 @@ impl<S: Read + Write> Client<S> {
     /// client.quit()?; // QUIT's answer, nothing sent
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
-    pub fn login_then(&mut self, name: &str, password: &str, then: &[Ahead]) -> Result<String> {
+    pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
         if !self.pipelining {
             self.user(name)?;
             return self.pass(password);
@@ -672,16 +664,9 @@ impl<S: Read + Write> Client<S> {
         let user = format!("USER {name}");
         self.put_line(&user, &user)?;
         self.put_pass(password)?;
-        let earlier = self.pending.len();
-        for &command in then {
-            self.send_ahead(command)?;
-        }
-        let refusal = self.settle(earlier)?;
+        // Both answers are read, so that a refused USER leaves the session in step.
         let user_answer = self.get_response();
         let pass_answer = self.get_response();
-        if let Some(refusal) = refusal {
-            return Err(refusal);
-        }
         user_answer?;
         pass_answer
     }
@@ -872,7 +857,7 @@ impl<S: Read + Write> Client<S> {
     }
 
     /// Lets commands travel without waiting for the answers before them
-    /// ([`Client::login_then`], [`Client::send_ahead`], [`Client::dele_later`]). Turn it on
+    /// ([`Client::login`], [`Client::send_ahead`], [`Client::dele_later`]). Turn it on
     /// only when CAPA lists `PIPELINING` (RFC 2449): a server without it may drop commands
     /// that arrive early.
     pub fn set_pipelining(&mut self, on: bool) {

@@ -1,6 +1,6 @@
 //! Every command, response form and error of the protocol layer, against scripted streams.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use pop3_core::scripted::ScriptedStream;
@@ -508,16 +508,79 @@ fn pipelined_login_sends_both_then_reads_both() {
     );
 }
 
+/// A scripted server that gives one byte per read and notes, for each write, how much of
+/// its script the client had read by then.
+struct Paced {
+    script: ScriptedStream,
+    read: usize,
+    writes: Vec<(usize, String)>,
+}
+
+impl Read for Paced {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.script.read(buf)?;
+        self.read += n;
+        Ok(n)
+    }
+}
+
+impl Write for Paced {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writes
+            .push((self.read, String::from_utf8_lossy(buf).into_owned()));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[test]
-fn commands_sent_with_a_refused_login_are_refused_and_quit_still_ends_it() {
-    let replies = "-ERR no such user\r\n-ERR no\r\n-ERR log in first\r\n+OK bye\r\n";
+fn nothing_goes_out_with_the_login_before_its_answer() {
+    // A server that, like Courier, starts another process at the login's answer and loses
+    // what it had read before: commands for the mailbox go out only once it has answered.
+    let script = format!("{GREETING}+OK\r\n+OK logged in\r\n+OK 2 320\r\n+OK bye\r\n");
+    let logged_in = script.find("+OK 2 320").unwrap();
+    let paced = Paced {
+        script: ScriptedStream::new(&script).in_chunks_of(1),
+        read: 0,
+        writes: Vec::new(),
+    };
+    let mut client = Client::new(paced).unwrap();
+    client.set_pipelining(true);
+    client.login("brandon", "pw").unwrap();
+    client.send_ahead(Ahead::Stat).unwrap();
+    client.send_ahead(Ahead::Quit).unwrap();
+    assert_eq!(
+        client.stat().unwrap(),
+        Stat {
+            count: 2,
+            size: 320
+        }
+    );
+    let writes = &client.get_ref().writes;
+    let at = |line: &str| writes.iter().find(|(_, w)| w == line).unwrap().0;
+    // USER and PASS went out together, right after the greeting...
+    assert_eq!(at("USER brandon\r\n"), GREETING.len());
+    assert_eq!(at("PASS pw\r\n"), GREETING.len());
+    // ...and STAT and QUIT together, once PASS's answer had been read whole.
+    assert_eq!(at("STAT\r\n"), logged_in);
+    assert_eq!(at("QUIT\r\n"), logged_in);
+    assert_eq!(client.quit().unwrap(), "+OK bye");
+}
+
+#[test]
+fn a_refused_pipelined_login_leaves_nothing_in_flight() {
+    let replies = "-ERR no such user\r\n-ERR no\r\n+OK bye\r\n";
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
     client.set_pipelining(true);
-    let err = client
-        .login_then("nobody", "pw", &[Ahead::Stat, Ahead::Quit])
-        .unwrap_err();
+    let err = client.login("nobody", "pw").unwrap_err();
     assert_eq!(err.to_string(), "-ERR no such user");
-    assert_eq!(client.stat().unwrap_err().to_string(), "-ERR log in first");
+    assert_eq!(
+        client.get_ref().written_text(),
+        "USER nobody\r\nPASS pw\r\n"
+    );
     assert_eq!(client.quit().unwrap(), "+OK bye");
 }
 
