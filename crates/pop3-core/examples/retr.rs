@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use pop3_core::{Address, Ahead, Connector, TlsConfig};
+use pop3_core::{Address, Connector, TlsConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,13 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ca = std::env::var_os("POP3_CA_FILE").map(std::path::PathBuf::from);
     let connector = Connector::new(TlsConfig::new(ca.as_deref())?);
     let mut client = connector.connect(&address.host, address.port.unwrap_or(995))?;
-    // Where the server offers PIPELINING, USER and PASS travel together, then RETR and QUIT.
+    // Where the server offers PIPELINING, USER and PASS travel together. QUIT waits for the
+    // message: Dovecot 2.3 over TLS can cut the tail of a large answer when the QUIT behind
+    // it ends the session first (seen for a 20 MB RETR in 3 sessions of 70).
     let offered = client.capa().is_ok_and(|c| c.has("PIPELINING"));
     client.set_pipelining(offered);
     let number: u32 = number.parse()?;
     client.login(user, password.trim_end())?;
-    client.send_ahead(Ahead::Retr(number))?;
-    client.send_ahead(Ahead::Quit)?;
     // Large writes: a TLS read brings at most one 16 KiB record.
     let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     client.retr_to(number, &mut out)?;
