@@ -2,25 +2,21 @@
 //! private configuration in the playground's directory: no system service is touched.
 
 use std::fs;
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use crate::certs::CertFiles;
 use crate::{PASSWORD, USER};
 
 /// Where Debian installs the server.
 const DOVECOT: &str = "/usr/sbin/dovecot";
-/// Where Debian installs the POP3 part.
-const POP3_BINARY: &str = "/usr/lib/dovecot/pop3";
 
 /// Whether Dovecot with POP3 is installed here.
 pub fn installed() -> bool {
-    Path::new(DOVECOT).exists() && Path::new(POP3_BINARY).exists()
+    crate::servers::missing(crate::ServerKind::Dovecot).is_none()
 }
 
 /// A running Dovecot; stopped (SIGTERM, then waited for) when dropped.
@@ -84,7 +80,12 @@ impl Dovecot {
             .stderr(log)
             .spawn()?;
         let mut dovecot = Dovecot { child };
-        if let Err(e) = wait_for_greeting(&mut dovecot.child, pop3_port) {
+        let child = &mut dovecot.child;
+        let still_running = || match child.try_wait()? {
+            Some(status) => Err(io::Error::other(format!("it exited at start ({status})"))),
+            None => Ok(()),
+        };
+        if let Err(e) = crate::wait_for_greeting(pop3_port, still_running) {
             let log = fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
             return Err(io::Error::other(format!("{e}; Dovecot's log:\n{log}")));
         }
@@ -100,32 +101,6 @@ impl Drop for Dovecot {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }
         let _ = self.child.wait();
-    }
-}
-
-/// Ready means a greeting arrived: the port opens even when the login processes crash.
-fn wait_for_greeting(child: &mut Child, port: u16) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Err(io::Error::other(format!(
-                "Dovecot exited at start ({status})"
-            )));
-        }
-        if let Ok(mut tcp) = TcpStream::connect(("127.0.0.1", port)) {
-            tcp.set_read_timeout(Some(Duration::from_secs(5)))?;
-            let mut greeting = [0u8; 3];
-            if tcp.read_exact(&mut greeting).is_ok() && &greeting == b"+OK" {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "Dovecot did not greet within 15 s",
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -12,20 +12,23 @@ mod conn;
 pub mod dovecot;
 pub mod hostile;
 pub mod mailbox;
+pub mod servers;
 pub mod terminal;
 pub mod testing;
 
 use std::fmt;
 use std::fs;
-use std::io;
-use std::net::TcpListener;
+use std::io::{self, Read};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use builtin::BuiltinServer;
 use certs::{CertFiles, CertSpec};
 use dovecot::Dovecot;
+use servers::ScriptedServer;
 
 /// The playground's user, as in the book's session.
 pub const USER: &str = "brandon";
@@ -39,9 +42,26 @@ pub enum ServerKind {
     Dovecot,
     /// The built-in server of this crate.
     Builtin,
+    /// GNU mailutils' pop3d (an mbox; no SASL).
+    Mailutils,
+    /// Courier's POP3 server (no APOP; loses commands pipelined with the login).
+    Courier,
+    /// Cyrus' pop3d (no mailbox lock).
+    Cyrus,
+    /// popa3d (plain POP3 only: no CAPA, no STLS; POP3S through stunnel).
+    Popa3d,
 }
 
 impl ServerKind {
+    /// The real servers, the reference first.
+    pub const REAL: [ServerKind; 5] = [
+        ServerKind::Dovecot,
+        ServerKind::Mailutils,
+        ServerKind::Courier,
+        ServerKind::Cyrus,
+        ServerKind::Popa3d,
+    ];
+
     /// Dovecot when it is installed, else the built-in server.
     pub fn best_available() -> Self {
         if dovecot::installed() {
@@ -50,19 +70,36 @@ impl ServerKind {
             ServerKind::Builtin
         }
     }
+
+    /// Why this server cannot run here, or `None` when it can.
+    pub fn missing(self) -> Option<String> {
+        match self {
+            ServerKind::Builtin => None,
+            _ => servers::missing(self),
+        }
+    }
+
+    /// Whether its mailbox is the Maildir the playground writes (else the server's script
+    /// makes its own store from `messages/`).
+    fn serves_maildir(self) -> bool {
+        matches!(
+            self,
+            ServerKind::Builtin | ServerKind::Dovecot | ServerKind::Courier
+        )
+    }
 }
 
 impl FromStr for ServerKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "dovecot" => Ok(ServerKind::Dovecot),
-            "builtin" => Ok(ServerKind::Builtin),
-            _ => Err(format!(
-                "unknown server {text:?}: expected dovecot or builtin"
-            )),
-        }
+        [ServerKind::Builtin]
+            .into_iter()
+            .chain(ServerKind::REAL)
+            .find(|kind| kind.to_string() == text)
+            .ok_or_else(|| {
+                format!("unknown server {text:?}: expected builtin, dovecot, mailutils, courier, cyrus or popa3d")
+            })
     }
 }
 
@@ -71,6 +108,10 @@ impl fmt::Display for ServerKind {
         f.write_str(match self {
             ServerKind::Dovecot => "dovecot",
             ServerKind::Builtin => "builtin",
+            ServerKind::Mailutils => "mailutils",
+            ServerKind::Courier => "courier",
+            ServerKind::Cyrus => "cyrus",
+            ServerKind::Popa3d => "popa3d",
         })
     }
 }
@@ -151,7 +192,11 @@ impl Playground {
         let certs = certs::generate(&dir.join("tls"), &options.certs)?;
         let home = dir.join("home");
         let maildir = home.join("Maildir");
-        mailbox::write_maildir(&maildir, &options.messages)?;
+        if options.server.serves_maildir() {
+            mailbox::write_maildir(&maildir, &options.messages)?;
+        } else {
+            mailbox::write_messages(&dir.join("messages"), &options.messages)?;
+        }
         let (running, pop3_port, pop3s_port) = match options.server {
             ServerKind::Builtin => {
                 let (pop3, pop3s) = options.ports.unwrap_or((0, 0));
@@ -166,6 +211,14 @@ impl Playground {
                 (Box::new(server) as Box<dyn Send>, ports.0, ports.1)
             }
             ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports, options.apop)?,
+            other => {
+                let (pop3, pop3s) = match options.ports {
+                    Some(ports) => ports,
+                    None => (free_port()?, free_port()?),
+                };
+                let server = ScriptedServer::start(other, dir, pop3, pop3s, options.apop)?;
+                (Box::new(server) as Box<dyn Send>, pop3, pop3s)
+            }
         };
         Ok(Playground {
             server: options.server,
@@ -189,8 +242,15 @@ impl Playground {
         format!("localhost:{}", self.pop3_port)
     }
 
-    /// The messages the server's Maildir holds now, in mailbox order.
+    /// The messages the server's Maildir holds now, in mailbox order (for the servers that
+    /// serve the playground's Maildir).
     pub fn stored_messages(&self) -> io::Result<Vec<Vec<u8>>> {
+        if !self.server.serves_maildir() {
+            return Err(io::Error::other(format!(
+                "{} keeps its own mail store",
+                self.server
+            )));
+        }
         mailbox::stored_messages(&self.maildir)
     }
 }
@@ -241,4 +301,49 @@ pub fn running_as_root() -> bool {
 
 fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until `port` on 127.0.0.1 accepts connections (at most 15 s); `still_running`
+/// fails early should the server have died.
+fn wait_for_listener(
+    port: u16,
+    mut still_running: impl FnMut() -> io::Result<()>,
+) -> io::Result<()> {
+    wait(port, &mut still_running, |_| true)
+}
+
+/// Waits until the server on `port` greets with `+OK` (at most 15 s): ready means a
+/// greeting arrived, as the port opens even when login processes crash. `still_running`
+/// fails early should the server have died.
+fn wait_for_greeting(
+    port: u16,
+    mut still_running: impl FnMut() -> io::Result<()>,
+) -> io::Result<()> {
+    wait(port, &mut still_running, |mut tcp| {
+        let mut greeting = [0u8; 3];
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).is_ok()
+            && tcp.read_exact(&mut greeting).is_ok()
+            && &greeting == b"+OK"
+    })
+}
+
+fn wait(
+    port: u16,
+    still_running: &mut dyn FnMut() -> io::Result<()>,
+    ready: impl Fn(TcpStream) -> bool,
+) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        still_running()?;
+        if TcpStream::connect(("127.0.0.1", port)).is_ok_and(&ready) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the server on port {port} was not ready within 15 s"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

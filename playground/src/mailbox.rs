@@ -32,6 +32,19 @@ pub fn write_maildir<M: AsRef<[u8]>>(maildir: &Path, messages: &[M]) -> io::Resu
     Ok(())
 }
 
+/// Replaces whatever is at `dir` with `messages` as files `001.eml`, `002.eml`... in order,
+/// for the servers that make their own store from them.
+pub fn write_messages<M: AsRef<[u8]>>(dir: &Path, messages: &[M]) -> io::Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir)?;
+    }
+    fs::create_dir_all(dir)?;
+    for (i, message) in messages.iter().enumerate() {
+        fs::write(dir.join(format!("{:03}.eml", i + 1)), message)?;
+    }
+    Ok(())
+}
+
 /// The message files a Maildir holds now, in mailbox order.
 pub fn message_files(maildir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();

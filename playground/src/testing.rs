@@ -9,50 +9,130 @@ use std::time::{Duration, Instant};
 use crate::hostile::HostileServer;
 use crate::{Options, Playground, ServerKind, USER};
 
-/// Defines, for each `fn name(server) { ... }`, a module `name` with a test `builtin` and a
-/// test `dovecot`. Without Dovecot installed, the `dovecot` test is reported as ignored with
-/// the reason (unless POP3_REQUIRE_DOVECOT=1 at build time, as in CI).
+/// Defines, for each `fn name(server) { ... }`, a module `name` with one test per server:
+/// `builtin` and `dovecot`, or those listed first as `servers: [builtin, dovecot,
+/// mailutils, courier];`. The test of a real server that cannot run here is reported as
+/// ignored with the reason (unless POP3_REQUIRE_SERVERS=1 at build time, as in CI).
 #[macro_export]
 macro_rules! server_tests {
-    ($(fn $name:ident($server:ident) $body:block)*) => {$(
+    (servers: [$($kind:ident),*]; $(fn $name:ident($server:ident) $body:block)*) => {$(
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             fn run($server: $crate::ServerKind) $body
 
-            #[test]
-            fn builtin() {
-                run($crate::ServerKind::Builtin)
-            }
-
-            $crate::dovecot_test! {
-                fn dovecot() {
-                    run($crate::ServerKind::Dovecot)
-                }
-            }
+            $($crate::server_test!($kind);)*
         }
     )*};
-}
-
-/// A test that needs Dovecot: ignored, with the reason, where it is missing.
-#[cfg(dovecot_missing)]
-#[macro_export]
-macro_rules! dovecot_test {
-    (fn $name:ident() $body:block) => {
-        #[test]
-        #[ignore = "skipped: Dovecot is not installed (apt-get install dovecot-core dovecot-pop3d)"]
-        fn $name() $body
+    ($(fn $name:ident($server:ident) $body:block)*) => {
+        $crate::server_tests! { servers: [builtin, dovecot]; $(fn $name($server) $body)* }
     };
 }
 
-/// A test that needs Dovecot.
-#[cfg(not(dovecot_missing))]
+/// One test of a [`server_tests!`] module, named after its server, calling the module's
+/// `run`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! server_test {
+    (builtin) => {
+        #[test]
+        fn builtin() {
+            run($crate::ServerKind::Builtin)
+        }
+    };
+    (dovecot) => {
+        $crate::dovecot_test!();
+    };
+    (mailutils) => {
+        $crate::mailutils_test!();
+    };
+    (courier) => {
+        $crate::courier_test!();
+    };
+}
+
+/// The test of a [`server_tests!`] module for Dovecot; ignored with the reason where it
+/// cannot run.
+#[cfg(dovecot_missing)]
+#[doc(hidden)]
 #[macro_export]
 macro_rules! dovecot_test {
-    (fn $name:ident() $body:block) => {
+    () => {
         #[test]
-        fn $name() $body
+        #[ignore = "skipped: Dovecot is not installed (cargo xtask install-servers)"]
+        fn dovecot() {
+            run($crate::ServerKind::Dovecot)
+        }
+    };
+}
+
+/// The test of a [`server_tests!`] module for Dovecot.
+#[cfg(not(dovecot_missing))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! dovecot_test {
+    () => {
+        #[test]
+        fn dovecot() {
+            run($crate::ServerKind::Dovecot)
+        }
+    };
+}
+
+/// The test of a [`server_tests!`] module for Mailutils; ignored with the reason where it
+/// cannot run.
+#[cfg(mailutils_missing)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! mailutils_test {
+    () => {
+        #[test]
+        #[ignore = "skipped: GNU mailutils pop3d cannot run here (cargo xtask install-servers, as root)"]
+        fn mailutils() {
+            run($crate::ServerKind::Mailutils)
+        }
+    };
+}
+
+/// The test of a [`server_tests!`] module for Mailutils.
+#[cfg(not(mailutils_missing))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! mailutils_test {
+    () => {
+        #[test]
+        fn mailutils() {
+            run($crate::ServerKind::Mailutils)
+        }
+    };
+}
+
+/// The test of a [`server_tests!`] module for Courier; ignored with the reason where it
+/// cannot run.
+#[cfg(courier_missing)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! courier_test {
+    () => {
+        #[test]
+        #[ignore = "skipped: Courier cannot run here (cargo xtask install-servers, as root)"]
+        fn courier() {
+            run($crate::ServerKind::Courier)
+        }
+    };
+}
+
+/// The test of a [`server_tests!`] module for Courier.
+#[cfg(not(courier_missing))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! courier_test {
+    () => {
+        #[test]
+        fn courier() {
+            run($crate::ServerKind::Courier)
+        }
     };
 }
 

@@ -5,6 +5,7 @@ mod demo;
 mod dist;
 mod man;
 mod playground;
+mod servers;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -18,13 +19,17 @@ use ::playground::ServerKind;
 const USAGE: &str = "usage: cargo xtask TASK [options]
 
 Tasks:
-  playground [--server dovecot|builtin] [--pop3-port N] [--pop3s-port N]
+  playground [--server NAME] [--pop3-port N] [--pop3s-port N]
              run a local stand-in for the book's mail.example.com until Ctrl-C
-  demo [--server dovecot|builtin]
+             (NAME: builtin, dovecot, mailutils, courier, cyrus or popa3d)
+  demo [--server NAME]
              start a playground and run the four tools against it, as in the book
   bench [--rounds N] [--only TEXT]
              time our tools against Python's poplib, curl and a floor client on the
              playground's Dovecot, with and without 50 ms of latency (report in target/)
+  install-servers
+             install or unpack the real POP3 servers the tests and interop use
+             (Debian packages; root)
   dist [TOOL...]
              release archives (binary, README, licences, man page) and .deb packages
              for the tools, checked, with SHA256SUMS, in target/dist
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("install-servers") => servers::run(&args[1..]),
         Some("bench-floor") => bench::floor(&args[1..]),
         Some("bench-spawn") => bench::spawn(&args[1..]),
         Some("-h" | "--help") => {
