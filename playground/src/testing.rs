@@ -15,14 +15,14 @@ use crate::{Options, Playground, ServerKind, USER};
 /// ignored with the reason (unless POP3_REQUIRE_SERVERS=1 at build time, as in CI).
 #[macro_export]
 macro_rules! server_tests {
-    (servers: [$($kind:ident),*]; $(fn $name:ident($server:ident) $body:block)*) => {$(
+    (servers: $kinds:tt; $(fn $name:ident($server:ident) $body:block)*) => {$(
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             fn run($server: $crate::ServerKind) $body
 
-            $($crate::server_test!($kind);)*
+            $crate::server_test!($kinds);
         }
     )*};
     ($(fn $name:ident($server:ident) $body:block)*) => {
@@ -35,6 +35,9 @@ macro_rules! server_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! server_test {
+    ([$($kind:ident),*]) => {
+        $($crate::server_test!($kind);)*
+    };
     (builtin) => {
         #[test]
         fn builtin() {
