@@ -158,6 +158,8 @@ first_valid_uid = {uid}
 last_valid_uid = {uid}
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %g
+# One session at a time, as on most servers: a second one waits, then gets [IN-USE].
+pop3_lock_session = yes
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {passwd}

@@ -5,9 +5,33 @@ use playground::terminal::run_in_terminal;
 use playground::testing::{
     assert_matches_file, assert_terminal_session, run_piped, start, start_with, tool,
 };
-use playground::{expected_output, server_tests, Options, ServerKind, PASSWORD, USER};
+use playground::{expected_output, server_tests, Options, Playground, ServerKind, PASSWORD, USER};
+use pop3_core::{Connector, TlsConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
+
+/// A session that logs in to `p` and holds the mailbox until dropped.
+fn hold_mailbox(p: &Playground) -> pop3_core::Client<pop3_core::Stream> {
+    let connector = Connector::new(TlsConfig::new(Some(&p.certs.ca)).unwrap());
+    let mut holder = connector.connect("localhost", p.pop3s_port).unwrap();
+    holder.login(USER, PASSWORD).unwrap();
+    holder
+}
+
+server_tests! {
+    servers: [builtin, dovecot, mailutils];
+
+    fn mailbox_held_by_another_session(server) {
+        let p = start(server);
+        let _holder = hold_mailbox(&p);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
+        // The server's refusal is the one line: Dovecot closes after it (about 10 s on),
+        // and nothing more is said of that.
+        assert!(out.stdout.starts_with("Login failed: -ERR [IN-USE]"), "{out:?}");
+        assert_eq!(out.stderr, "Warning: Password input may be echoed.\nPassword: \n");
+        assert_eq!(out.code, Some(1));
+    }
+}
 
 server_tests! {
     fn session_in_a_terminal(server) {
