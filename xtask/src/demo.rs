@@ -1,7 +1,6 @@
 //! `cargo xtask demo`: a playground, and the four tools run against it in a terminal, the
 //! way the book's recorded session runs its scripts.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{ensure, Context};
@@ -15,7 +14,7 @@ const ANSWERS: [&str; 12] = ["y", "y", "n", "n", "y", "n", "n", "y", "n", "n", "
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = crate::options(args, &["--server"])?;
     let server = crate::server_choice(&options)?;
-    build_tools()?;
+    crate::build_tools()?;
     let playground =
         Playground::start(Options::temporary(server)).context("starting the playground")?;
     let host = format!("localhost:{}", playground.pop3s_port);
@@ -32,7 +31,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ("mailbox", &[]),
     ] {
         println!("$ {tool} {host} {USER}");
-        let mut command = Command::new(tool_path(tool)?);
+        let mut command = Command::new(crate::tool_path(tool)?);
         command
             .args([&host, USER])
             .env("POP3_CA_FILE", &playground.certs.ca);
@@ -46,22 +45,4 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         println!();
     }
     Ok(())
-}
-
-fn build_tools() -> anyhow::Result<()> {
-    let mut build = crate::cargo(["build", "--quiet"]);
-    for tool in crate::TOOLS {
-        build.args(["-p", tool]);
-    }
-    ensure!(
-        build.status().context("running cargo build")?.success(),
-        "building the tools failed"
-    );
-    Ok(())
-}
-
-/// The tools are built next to this xtask binary (same target dir and profile).
-fn tool_path(tool: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    Ok(exe.with_file_name(tool))
 }

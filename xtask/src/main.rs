@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod dist;
+mod interop;
 mod man;
 mod playground;
 mod servers;
@@ -27,6 +28,9 @@ Tasks:
   bench [--rounds N] [--only TEXT]
              time our tools against Python's poplib, curl and a floor client on the
              playground's Dovecot, with and without 50 ms of latency (report in target/)
+  interop [--server NAME]
+             the four tools against every real server that can run here (or NAME),
+             beside the book's scripts (bench/*.py) on the same mailbox: a matrix
   install-servers
              install or unpack the real POP3 servers the tests and interop use
              (Debian packages; root)
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("install-servers") => servers::run(&args[1..]),
+        Some("interop") => interop::run(&args[1..]),
         Some("bench-floor") => bench::floor(&args[1..]),
         Some("bench-spawn") => bench::spawn(&args[1..]),
         Some("-h" | "--help") => {
@@ -89,6 +94,25 @@ fn server_choice(options: &HashMap<&str, &str>) -> anyhow::Result<ServerKind> {
 
 /// The four tools, in the book's order.
 const TOOLS: [&str; 4] = ["popconn", "apopconn", "mailbox", "download_and_delete"];
+
+/// Builds the four tools (debug, quietly), for the tasks that run them.
+fn build_tools() -> anyhow::Result<()> {
+    let mut build = cargo(["build", "--quiet"]);
+    for tool in TOOLS {
+        build.args(["-p", tool]);
+    }
+    anyhow::ensure!(
+        build.status().context("running cargo build")?.success(),
+        "building the tools failed"
+    );
+    Ok(())
+}
+
+/// The tools are built next to this xtask binary (same target dir and profile).
+fn tool_path(tool: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.with_file_name(tool))
+}
 
 /// The workspace's top folder.
 fn workspace_root() -> PathBuf {

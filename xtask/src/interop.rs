@@ -1,0 +1,426 @@
+//! `cargo xtask interop`: the four tools against every real server that can run here, each
+//! beside the book's own script (`bench/*.py`, Python's poplib) on the same mailbox, and a
+//! matrix of what each case gave: ok (the tool printed what the book's script printed),
+//! refused (a server without the feature, and the tool said so in one line), differs (the
+//! first line that differs), or fails (the error).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use playground::{Options, Playground, ServerKind, PASSWORD, USER};
+
+/// download_and_delete's input: the password, then the demo's answers (read and delete the
+/// first message, read the multipart one and keep it, delete two short tests unread).
+const PASSWORD_AND_ANSWERS: &str = "abc123\ny\ny\nn\nn\ny\nn\nn\ny\nn\nn\nn\ny\n";
+
+/// How long one run may take: Dovecot answers a held mailbox after about 10 s, Courier
+/// a wrong password after 5 s, Cyrus after 3 s.
+const TIME_LIMIT: Duration = Duration::from_secs(40);
+
+/// What a server lacks, as seen on each (the playground's own config offers the rest).
+fn lacks(server: ServerKind, feature: Feature) -> bool {
+    use Feature::*;
+    use ServerKind::*;
+    matches!(
+        (server, feature),
+        (Mailutils, Sasl) | (Courier, Apop) | (Popa3d, Stls | Sasl | Apop)
+    )
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Feature {
+    Basic,
+    Stls,
+    Apop,
+    Sasl,
+}
+
+/// One case: a tool with options, beside a book script, with the input both get.
+struct Case {
+    name: &'static str,
+    tool: &'static str,
+    options: &'static [&'static str],
+    /// The book's script to compare with (`bench/NAME.py`).
+    book: &'static str,
+    input: &'static str,
+    needs: Feature,
+    /// Run while another session holds the mailbox.
+    held: bool,
+    /// Deletes mail: the server restarts with the sample mailbox before each side.
+    deletes: bool,
+}
+
+const fn case(name: &'static str, tool: &'static str, book: &'static str) -> Case {
+    Case {
+        name,
+        tool,
+        options: &[],
+        book,
+        input: "abc123\n",
+        needs: Feature::Basic,
+        held: false,
+        deletes: false,
+    }
+}
+
+const CASES: [Case; 11] = [
+    case("popconn", "popconn", "popconn"),
+    Case {
+        options: &["--stls"],
+        needs: Feature::Stls,
+        ..case("popconn --stls", "popconn", "popconn")
+    },
+    Case {
+        options: &["--no-pipelining"],
+        ..case("popconn --no-pipelining", "popconn", "popconn")
+    },
+    Case {
+        options: &["--auth", "plain"],
+        needs: Feature::Sasl,
+        ..case("popconn --auth plain", "popconn", "popconn")
+    },
+    Case {
+        input: "wrong\n",
+        ..case("popconn, wrong password", "popconn", "popconn")
+    },
+    Case {
+        held: true,
+        ..case("popconn, mailbox held", "popconn", "popconn")
+    },
+    Case {
+        needs: Feature::Apop,
+        ..case("apopconn", "apopconn", "apopconn")
+    },
+    case("mailbox", "mailbox", "mailbox"),
+    Case {
+        options: &["--stls", "--no-pipelining"],
+        needs: Feature::Stls,
+        ..case("mailbox --stls --no-pipelining", "mailbox", "mailbox")
+    },
+    Case {
+        input: PASSWORD_AND_ANSWERS,
+        deletes: true,
+        ..case(
+            "download_and_delete",
+            "download_and_delete",
+            "download_and_delete",
+        )
+    },
+    Case {
+        options: &["--no-pipelining"],
+        input: PASSWORD_AND_ANSWERS,
+        deletes: true,
+        ..case(
+            "download_and_delete --no-pipelining",
+            "download_and_delete",
+            "download_and_delete",
+        )
+    },
+];
+
+/// What one case gave on one server.
+enum Outcome {
+    Ok(Option<String>),
+    Refused(String),
+    Differs(String),
+    Fails(String),
+    NotRun(String),
+}
+
+impl Outcome {
+    fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Refused(_) => "refused",
+            Outcome::Differs(_) => "DIFFERS",
+            Outcome::Fails(_) => "FAILS",
+            Outcome::NotRun(_) => "not run",
+        }
+    }
+
+    fn detail(&self) -> Option<&str> {
+        match self {
+            Outcome::Ok(note) => note.as_deref(),
+            Outcome::Refused(d) | Outcome::Differs(d) | Outcome::Fails(d) | Outcome::NotRun(d) => {
+                Some(d)
+            }
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let options = crate::options(args, &["--server"])?;
+    let servers: Vec<ServerKind> = match options.get("--server") {
+        Some(name) => vec![name.parse().map_err(anyhow::Error::msg)?],
+        None => ServerKind::REAL.to_vec(),
+    };
+    crate::build_tools()?;
+    let mut results: Vec<(ServerKind, Vec<Outcome>)> = Vec::new();
+    for server in servers {
+        eprintln!("interop: {server}...");
+        let outcomes = match server.missing() {
+            Some(reason) => CASES
+                .iter()
+                .map(|_| Outcome::NotRun(reason.clone()))
+                .collect(),
+            None => run_server(server)?,
+        };
+        results.push((server, outcomes));
+    }
+    print!("{}", matrix(&results));
+    let broken = results
+        .iter()
+        .flat_map(|(_, outcomes)| outcomes)
+        .filter(|o| matches!(o, Outcome::Differs(_) | Outcome::Fails(_)))
+        .count();
+    eprintln!("interop: {broken} case(s) differ or fail");
+    Ok(())
+}
+
+/// Every case on one server, on one playground (restarted for the cases that delete).
+fn run_server(server: ServerKind) -> anyhow::Result<Vec<Outcome>> {
+    let start = || {
+        Playground::start(Options::temporary(server)).with_context(|| format!("starting {server}"))
+    };
+    let mut playground = start()?;
+    let mut outcomes = Vec::new();
+    for case in &CASES {
+        if case.deletes {
+            let book = {
+                let p = start()?;
+                run_book(case, &p)?
+            };
+            let ours = {
+                let p = start()?;
+                run_tool(case, &p)?
+            };
+            outcomes.push(judge(server, case, &ours, &book));
+            continue;
+        }
+        let holder = match case.held {
+            true => Some(hold(&playground)?),
+            false => None,
+        };
+        let book = run_book(case, &playground)?;
+        let ours = run_tool(case, &playground)?;
+        drop(holder);
+        outcomes.push(judge(server, case, &ours, &book));
+        // A refused or held session may leave a server's lock or penalty behind.
+        if case.held {
+            playground = start()?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// What a program printed and how it ended (`None`: killed at the time limit).
+struct Ran {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+fn run_tool(case: &Case, p: &Playground) -> anyhow::Result<Ran> {
+    let host = if case.options.contains(&"--stls") {
+        p.pop3_host()
+    } else {
+        p.pop3s_host()
+    };
+    let mut command = Command::new(crate::tool_path(case.tool)?);
+    command
+        .args(case.options)
+        .args(["--timeout", "30", &host, USER])
+        .env("POP3_CA_FILE", &p.certs.ca);
+    run_limited(command, case.input)
+}
+
+fn run_book(case: &Case, p: &Playground) -> anyhow::Result<Ran> {
+    let mut command = Command::new("python3");
+    command
+        .arg(book_script(case.book))
+        .args([&p.pop3s_host(), USER])
+        .env("POP3_CA_FILE", &p.certs.ca);
+    run_limited(command, case.input)
+}
+
+fn book_script(name: &str) -> PathBuf {
+    crate::workspace_root()
+        .join("bench")
+        .join(format!("{name}.py"))
+}
+
+/// Another session that holds the mailbox (the book's login in `bench/hold.py`) until
+/// dropped.
+struct Holder(Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+fn hold(p: &Playground) -> anyhow::Result<Holder> {
+    let mut child = Command::new("python3")
+        .arg(book_script("hold"))
+        .args([&p.pop3s_host(), USER])
+        .env("POP3_CA_FILE", &p.certs.ca)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().context("holder's stdin")?;
+    stdin.write_all(format!("{PASSWORD}\n").as_bytes())?;
+    child.stdin = Some(stdin);
+    let mut held = [0u8; 5];
+    child
+        .stdout
+        .take()
+        .context("holder's stdout")?
+        .read_exact(&mut held)
+        .context("the holding session did not log in")?;
+    Ok(Holder(child))
+}
+
+/// Runs `command` with `input` on standard input; kills it at [`TIME_LIMIT`].
+fn run_limited(mut command: Command, input: &str) -> anyhow::Result<Ran> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {command:?}"))?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().context("stdout")?));
+    let stderr = reader(Box::new(child.stderr.take().context("stderr")?));
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait()? {
+            break status.code();
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Ran {
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        code,
+    })
+}
+
+/// Python prints a server's bytes as `b'...'`: the same words, another spelling.
+fn book_words(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(|line| match line.split_once(" b'") {
+            Some((head, rest)) if rest.ends_with('\'') => {
+                format!("{head} {}", &rest[..rest.len() - 1])
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lines the tool printed on stderr beyond the password prompt.
+fn error_lines(ran: &Ran) -> Vec<&str> {
+    ran.stderr
+        .lines()
+        .filter(|l| !l.starts_with("Warning: Password input") && !l.starts_with("Password: "))
+        .collect()
+}
+
+fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
+    let errors = error_lines(ours);
+    let Some(code) = ours.code else {
+        return Outcome::Fails(format!("still running after {} s", TIME_LIMIT.as_secs()));
+    };
+    let refusal = || match (ours.stdout.lines().last(), errors.as_slice()) {
+        (_, [line]) if code == 1 => Some(line.to_string()),
+        (Some(line), []) if code == 1 && line.starts_with("Login failed:") => {
+            Some(line.to_string())
+        }
+        _ => None,
+    };
+    if lacks(server, case.needs) {
+        return match refusal() {
+            Some(line) => Outcome::Refused(line),
+            None if code == 0 => Outcome::Ok(Some("though the server lacks it".into())),
+            None => Outcome::Fails(ours.stderr.trim_end().to_string()),
+        };
+    }
+    if !errors.is_empty() {
+        return Outcome::Fails(errors.join(" / "));
+    }
+    let expected = book_words(&book.stdout);
+    let actual = ours.stdout.trim_end_matches('\n');
+    if book.code.is_none() || (book.code != Some(0) && expected.is_empty()) {
+        let why = book.stderr.trim_end().lines().last().unwrap_or("no output");
+        return Outcome::Fails(format!("the book's script failed: {why}"));
+    }
+    if actual == expected {
+        let refused = actual.lines().find(|l| l.starts_with("Login failed:"));
+        let note = match (refused, case.held) {
+            (Some(line), _) => Some(line.to_string()),
+            (None, true) => Some("no lock: both sessions logged in".to_string()),
+            (None, false) => None,
+        };
+        return Outcome::Ok(note);
+    }
+    let (n, ours_line, book_line) = actual
+        .lines()
+        .chain(std::iter::repeat("(end)"))
+        .zip(expected.lines().chain(std::iter::repeat("(end)")))
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+        .map(|(n, (a, b))| (n + 1, a, b))
+        .unwrap_or((0, "", ""));
+    Outcome::Differs(format!(
+        "line {n}: ours {ours_line:?}, the book's {book_line:?}"
+    ))
+}
+
+/// The matrix (case x server, one word a cell), then each cell's detail.
+fn matrix(results: &[(ServerKind, Vec<Outcome>)]) -> String {
+    let mut text = String::from("\n| case |");
+    for (server, _) in results {
+        text.push_str(&format!(" {server} |"));
+    }
+    text.push_str("\n|---|");
+    text.push_str(&"---|".repeat(results.len()));
+    for (i, case) in CASES.iter().enumerate() {
+        text.push_str(&format!("\n| {} |", case.name));
+        for (_, outcomes) in results {
+            text.push_str(&format!(" {} |", outcomes[i].word()));
+        }
+    }
+    text.push_str("\n\n");
+    for (server, outcomes) in results {
+        for (case, outcome) in CASES.iter().zip(outcomes) {
+            if let Some(detail) = outcome.detail() {
+                text.push_str(&format!(
+                    "{server}, {}: {} ({detail})\n",
+                    case.name,
+                    outcome.word()
+                ));
+            }
+        }
+    }
+    text
+}
