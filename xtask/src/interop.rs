@@ -15,6 +15,8 @@ use playground::{Options, Playground, ServerKind, PASSWORD, USER};
 /// download_and_delete's input: the password, then the demo's answers (read and delete the
 /// first message, read the multipart one and keep it, delete two short tests unread).
 const PASSWORD_AND_ANSWERS: &str = "abc123\ny\ny\nn\nn\ny\nn\nn\ny\nn\nn\nn\ny\n";
+/// download_and_delete's input to read every message and delete none.
+const READ_ALL: &str = "abc123\ny\nn\ny\nn\ny\nn\ny\nn\ny\nn\ny\nn\n";
 
 /// How long one run may take: Dovecot answers a held mailbox after about 10 s, Courier
 /// a wrong password after 5 s, Cyrus after 3 s.
@@ -63,7 +65,7 @@ const fn case(name: &'static str, tool: &'static str, book: &'static str) -> Cas
     }
 }
 
-const CASES: [Case; 11] = [
+const CASES: [Case; 12] = [
     case("popconn", "popconn", "popconn"),
     Case {
         options: &["--stls"],
@@ -101,6 +103,14 @@ const CASES: [Case; 11] = [
         input: PASSWORD_AND_ANSWERS,
         ..case(
             "download_and_delete",
+            "download_and_delete",
+            "download_and_delete",
+        )
+    },
+    Case {
+        input: READ_ALL,
+        ..case(
+            "download_and_delete, read all",
             "download_and_delete",
             "download_and_delete",
         )
@@ -324,12 +334,23 @@ fn book_words(stdout: &str) -> String {
         .join("\n")
 }
 
-/// The lines the tool printed on stderr beyond the password prompt.
+/// The lines the tool printed on stderr beyond the password prompt and its warnings.
 fn error_lines(ran: &Ran) -> Vec<&str> {
     ran.stderr
         .lines()
         .filter(|l| !l.starts_with("Warning: Password input") && !l.starts_with("Password: "))
+        .filter(|l| !l.contains(": warning: "))
         .collect()
+}
+
+/// The tool's warnings on stderr, joined.
+fn warnings(ran: &Ran) -> Option<String> {
+    let found: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": warning: "))
+        .collect();
+    (!found.is_empty()).then(|| found.join(" / "))
 }
 
 fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
@@ -365,7 +386,7 @@ fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
         let note = match (refused, case.held) {
             (Some(line), _) => Some(line.to_string()),
             (None, true) => Some("no lock: both sessions logged in".to_string()),
-            (None, false) => None,
+            (None, false) => warnings(ours),
         };
         return Outcome::Ok(note);
     }

@@ -60,6 +60,14 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
         println!("Read this message [ny]?");
         if cli::read_yes() {
             let document = p.retr(number)?;
+            // Not in the book: a server that sent the headers alone gets a warning.
+            if message::body_lost(&headers, &document, listing.size) {
+                eprintln!(
+                    "download_and_delete: warning: message {number}: the server sent only its headers ({} of the {} bytes LIST announced)",
+                    document.len(),
+                    listing.size
+                );
+            }
             println!("{rule}");
             for text in message::plain_texts(&document) {
                 println!("{}", for_screen(&text));

@@ -63,9 +63,27 @@ fn is_plain(content_type: Option<&mail_parser::ContentType<'_>>) -> bool {
     })
 }
 
+/// Whether RETR brought only the headers TOP showed though LIST announced more: the sign of
+/// a server that lost the body (GNU mailutils 3.15 does, for RETR of the last message
+/// after `TOP n 0` of it). A message whose body is really empty is listed at its headers'
+/// size.
+pub fn body_lost(headers: &[u8], document: &[u8], listed_size: u64) -> bool {
+    document.len() <= headers.len() && listed_size > document.len() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_lost_only_when_retr_brings_no_more_than_top_and_list_said_more() {
+        let headers = b"Subject: hi\r\n\r\n";
+        let whole = b"Subject: hi\r\n\r\nHello.\r\n";
+        assert!(body_lost(headers, headers, whole.len() as u64));
+        assert!(!body_lost(headers, whole, whole.len() as u64));
+        // An empty body, listed as such.
+        assert!(!body_lost(headers, headers, headers.len() as u64));
+    }
 
     const MULTIPART: &str = "From: =?utf-8?q?Ren=C3=A9e?= <renee@example.com>\r\n\
         To: brandon@example.com\r\n\
