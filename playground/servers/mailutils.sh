@@ -8,7 +8,8 @@
 # messages in order. They become one mbox. No system user: pop3d runs in a private mount
 # namespace whose /etc/passwd is a copy with brandon added (a crypt hash in its password
 # field), and mailutils' own "generic" authentication compares with it (no PAM). That
-# takes root. APOP=1 adds an APOP database (popauth) with the same password.
+# takes root. APOP works through a database (popauth) with the same password; the
+# greeting carries a timestamp whatever the configuration, so APOP=0 is not heeded.
 #
 # What mailutils says and does (seen here): CAPA lists no SASL and AUTH gets
 # `-ERR Not implemented`; a second session gets `-ERR [IN-USE] Mailbox in use` at once;
@@ -55,13 +56,9 @@ chown -R nobody:nogroup mail && chmod 700 mail && chmod 600 mail/brandon
 } > etc/passwd
 chmod 644 etc/passwd
 
-apop_line=
-if [ "${APOP:-1}" = 1 ]; then
-    rm -f apop/apop.db
-    popauth --add --user=brandon --password=abc123 --file="$DIR/apop/apop.db"
-    chmod 700 apop && chmod 600 apop/apop.db
-    apop_line="apop-database-file \"$DIR/apop/apop.db\";"
-fi
+rm -f apop/apop.db
+popauth --add --user=brandon --password=abc123 --file="$DIR/apop/apop.db"
+chmod 700 apop && chmod 600 apop/apop.db
 
 tls="tls { ssl-certificate-file \"$DIR/tls/server-chain.pem\"; ssl-key-file \"$DIR/tls/server-key.pem\"; };"
 cat > pop3d.conf <<CONF
@@ -78,7 +75,7 @@ mailbox {
     mailbox-pattern "$DIR/mail/\${user}";
     mailbox-type mbox;
 }
-$apop_line
+apop-database-file "$DIR/apop/apop.db";
 tls-file-checks { key-file none; cert-file none; ca-file none; }
 server 127.0.0.1:$POP3_PORT { tls-mode stls; $tls }
 server 127.0.0.1:$POP3S_PORT { tls-mode connection; $tls }

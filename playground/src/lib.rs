@@ -79,9 +79,10 @@ impl ServerKind {
         }
     }
 
-    /// Whether its mailbox is the Maildir the playground writes (else the server's script
-    /// makes its own store from `messages/`).
-    fn serves_maildir(self) -> bool {
+    /// Whether its mailbox is the Maildir the playground writes, which
+    /// [`Playground::stored_messages`] reads (else the server's script makes its own store
+    /// from `messages/`).
+    pub fn serves_maildir(self) -> bool {
         matches!(
             self,
             ServerKind::Builtin | ServerKind::Dovecot | ServerKind::Courier

@@ -6,6 +6,8 @@ use playground::{expected_output, server_tests, Options, USER};
 const BIN: &str = env!("CARGO_BIN_EXE_apopconn");
 
 server_tests! {
+    servers: [builtin, dovecot, mailutils];
+
     fn session_in_a_terminal(server) {
         let p = start(server);
         assert_terminal_session(BIN, &p, &[], &expected_output!("session.txt"));
@@ -17,13 +19,21 @@ server_tests! {
         assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
         assert_eq!(out.code, Some(0));
     }
+}
 
+server_tests! {
     fn wrong_password(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
         assert_eq!(out.stdout, "Login failed: -ERR [AUTH] Authentication failed.\n");
         assert_eq!(out.code, Some(1));
     }
+}
+
+// Courier never offers APOP: its greeting has no timestamp. (GNU mailutils always puts one
+// in its greeting.)
+server_tests! {
+    servers: [builtin, dovecot, courier];
 
     fn server_without_apop(server) {
         let p = start_with(Options { apop: false, ..Options::temporary(server) });

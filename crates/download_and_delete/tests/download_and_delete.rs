@@ -7,10 +7,12 @@ use std::process::Stdio;
 use playground::mailbox::SAMPLE_MESSAGES;
 use playground::terminal::run_in_terminal;
 use playground::testing::{
-    assert_one_error_line, assert_terminal_session, run_piped, start, start_with, tool,
+    assert_matches_file, assert_one_error_line, assert_terminal_session, run_piped, start,
+    start_with, tool,
 };
 use playground::testing::{Fault, FaultyLink};
 use playground::{expected_output, server_tests, Options, Playground, PASSWORD, USER};
+use pop3_core::{Connector, TlsConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
@@ -29,11 +31,47 @@ fn stored(p: &Playground) -> Vec<Vec<u8>> {
     p.stored_messages().expect("reading the Maildir")
 }
 
+/// The Subject of each message a fresh session finds on the server: what is left, told
+/// the same way on every server (mailutils keeps an mbox, and adds headers to it when a
+/// session ends). The session ends without QUIT, so it changes nothing.
+fn remaining_subjects(p: &Playground) -> Vec<String> {
+    let connector = Connector::new(TlsConfig::new(Some(&p.certs.ca)).unwrap());
+    let mut client = connector.connect("localhost", p.pop3s_port).unwrap();
+    client.login(USER, PASSWORD).unwrap();
+    let listings = client.list().unwrap();
+    listings
+        .iter()
+        .map(|listing| {
+            let headers = client.top(listing.number, 0).unwrap();
+            let headers = String::from_utf8_lossy(&headers).into_owned();
+            let subject = headers.lines().find_map(|l| l.strip_prefix("Subject: "));
+            subject.unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// The Subjects of the sample messages numbered (from 1) in `numbers`.
+fn sample_subjects(numbers: &[usize]) -> Vec<String> {
+    numbers
+        .iter()
+        .map(|n| {
+            let text = String::from_utf8_lossy(SAMPLE_MESSAGES[n - 1]).into_owned();
+            let subject = text.lines().find_map(|l| l.strip_prefix("Subject: "));
+            subject.unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
 server_tests! {
+    servers: [builtin, dovecot, mailutils, courier];
+
     fn session_in_a_terminal(server) {
         let p = start(server);
         assert_terminal_session(BIN, &p, &ANSWERS, &expected_output!("session.txt"));
-        assert_eq!(stored(&p), samples(&[2, 3, 5]));
+        assert_eq!(remaining_subjects(&p), sample_subjects(&[2, 3, 5]));
+        if server.serves_maildir() {
+            assert_eq!(stored(&p), samples(&[2, 3, 5]));
+        }
     }
 
     fn yes_to_everything_from_a_pipe(server) {
@@ -42,9 +80,20 @@ server_tests! {
         let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), &answers);
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert_eq!(out.stdout.matches("Deleted.\n").count(), 6);
-        assert!(stored(&p).is_empty());
+        assert!(remaining_subjects(&p).is_empty());
     }
 
+    fn no_pipelining_gives_the_same_session(server) {
+        let p = start(server);
+        let command = tool(BIN, &p, &["--no-pipelining", &p.pop3s_host(), USER]);
+        let screen = run_in_terminal(command, Some(PASSWORD), &ANSWERS).unwrap();
+        assert_matches_file(&screen.text, &expected_output!("session.txt"));
+        assert_eq!(screen.exit_code, Some(0));
+        assert_eq!(remaining_subjects(&p), sample_subjects(&[2, 3, 5]));
+    }
+}
+
+server_tests! {
     fn no_to_everything_deletes_nothing(server) {
         let p = start(server);
         let answers = format!("abc123\n{}", "n\n".repeat(12));

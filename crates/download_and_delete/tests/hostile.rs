@@ -58,7 +58,7 @@ fn retr_cut_in_the_middle() {
 fn err_to_top_retr_and_dele() {
     for failing in ["TOP", "RETR", "DELE"] {
         let server = HostileServer::tls(move |peer| {
-            up_to_list(peer, 100)?;
+            up_to_list(peer, 20)?; // the size of the message below
             while let Some(command) = peer.command()? {
                 if command.starts_with(failing) {
                     peer.send(format!("-ERR [SYS/TEMP] {failing} failed\r\n"))?;
@@ -83,6 +83,24 @@ fn err_to_top_retr_and_dele() {
             "{failing}"
         );
     }
+}
+
+#[test]
+fn retr_with_only_the_headers_is_warned_about() {
+    // GNU mailutils 3.15, for RETR of the last message after TOP n 0 of it: the headers
+    // again, though LIST announced the whole message.
+    let server = HostileServer::tls(|peer| {
+        up_to_list(peer, 100)?;
+        peer.answer("+OK\r\nSubject: x\r\n\r\n.")?;
+        peer.answer("+OK\r\nSubject: x\r\n\r\n.")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_answering(&server, "y\nn\n");
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let warning = "download_and_delete: warning: message 1: the server sent only its headers (14 of the 100 bytes LIST announced)\n";
+    assert!(out.stderr.ends_with(warning), "{}", out.stderr);
+    assert!(out.stdout.contains("Subject: x\n"), "{}", out.stdout);
 }
 
 #[test]

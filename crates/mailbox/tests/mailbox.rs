@@ -6,6 +6,8 @@ use playground::{expected_output, server_tests, Options, USER};
 const BIN: &str = env!("CARGO_BIN_EXE_mailbox");
 
 server_tests! {
+    servers: [builtin, dovecot, mailutils, courier];
+
     fn session_in_a_terminal(server) {
         let p = start(server);
         assert_terminal_session(BIN, &p, &[], &expected_output!("session.txt"));
@@ -26,6 +28,16 @@ server_tests! {
         assert_eq!(out.code, Some(0));
     }
 
+    fn no_pipelining_gives_the_same_output(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &["--no-pipelining", &p.pop3s_host(), USER]), "abc123\n");
+        let session = std::fs::read_to_string(expected_output!("session.txt")).unwrap();
+        assert_eq!(out.stdout, session.trim_start_matches("Password: \n"));
+        assert_eq!(out.code, Some(0));
+    }
+}
+
+server_tests! {
     fn wrong_password(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");

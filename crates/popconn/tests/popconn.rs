@@ -34,6 +34,8 @@ server_tests! {
 }
 
 server_tests! {
+    servers: [builtin, dovecot, mailutils, courier];
+
     fn session_in_a_terminal(server) {
         let p = start(server);
         assert_terminal_session(BIN, &p, &[], &expected_output!("session.txt"));
@@ -54,6 +56,25 @@ server_tests! {
         assert_eq!(out.code, Some(0));
     }
 
+    fn no_pipelining_gives_the_same_output(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &["--no-pipelining", &p.pop3s_host(), USER]), "abc123\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n", "{}", out.stderr);
+        assert_eq!(out.code, Some(0));
+    }
+
+    fn wrong_password_is_the_servers_refusal(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\n");
+        // Each server has its own words; the tool shows them in the book's one line.
+        assert!(out.stdout.starts_with("Login failed: -ERR"), "{out:?}");
+        assert_eq!(out.stdout.lines().count(), 1, "{out:?}");
+        assert_eq!(out.stderr, "Warning: Password input may be echoed.\nPassword: \n");
+        assert_eq!(out.code, Some(1));
+    }
+}
+
+server_tests! {
     fn trace_shows_the_exchange_without_the_password(server) {
         let p = start(server);
         let mut command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
