@@ -15,6 +15,7 @@
 # a wrong password: `-ERR [AUTH] Invalid login` after 3 s; no mailbox lock; no TLS
 # close_notify after QUIT.
 set -euo pipefail
+shopt -s nullglob   # an empty mailbox has no messages/*.eml
 
 usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
 CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage
@@ -100,5 +101,5 @@ for f in messages/*.eml; do
     n=$((n + 1))
     sed 's/\r$//; s/$/\r/' "$f" > "$folder/$n."
 done
-chown cyrus:mail "$folder"/*. && chmod 600 "$folder"/*.
+[ "$n" = 0 ] || { chown cyrus:mail "$folder"/*. && chmod 600 "$folder"/*.; }
 runuser -u cyrus -- "$BIN/reconstruct" -C "$CONF" user.brandon >/dev/null

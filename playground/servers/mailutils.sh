@@ -16,6 +16,7 @@
 # the mbox is rewritten at each logout; after `TOP n 0` of the last message, RETR of it
 # returns only the headers (a server bug).
 set -euo pipefail
+shopt -s nullglob   # an empty mailbox has no messages/*.eml
 
 usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
 CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage

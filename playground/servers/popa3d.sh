@@ -17,6 +17,7 @@
 # APOP get a bare `-ERR`; a wrong password: `-ERR Authentication failed (bad password?)`
 # after 1-2 s, then it closes; no session lock.
 set -euo pipefail
+shopt -s nullglob   # an empty mailbox has no messages/*.eml
 
 usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
 CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage
