@@ -1,14 +1,18 @@
-//! Today's providers: SASL AUTH (PLAIN against both servers; XOAUTH2 and OAUTHBEARER against
+//! Today's providers: SASL AUTH (PLAIN against the real servers that offer it; XOAUTH2 and OAUTHBEARER against
 //! scripted servers that follow Google's and Microsoft's documented exchanges), UTF8, and
 //! secrets from a command.
 
 use playground::hostile::{HostileServer, Peer};
-use playground::testing::{run_against, run_piped, start, tool, tool_trusting};
+use playground::testing::{
+    assert_one_error_line, run_against, run_piped, start, tool, tool_trusting,
+};
 use playground::{server_tests, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
 
 server_tests! {
+    servers: [builtin, dovecot, courier];
+
     fn sasl_plain(server) {
         let p = start(server);
         let mut command = tool(BIN, &p, &["--auth", "plain", "--trace", &p.pop3s_host(), USER]);
@@ -25,6 +29,9 @@ server_tests! {
         assert_eq!(out.code, Some(1));
     }
 
+}
+
+server_tests! {
     fn password_from_a_command(server) {
         let p = start(server);
         let args = ["--password-command", "printf '%s\\n' abc123", "--trace", &p.pop3s_host(), USER];
@@ -32,6 +39,16 @@ server_tests! {
         assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n", "{}", out.stderr);
         assert!(!out.stderr.contains("Password"), "no prompt expected: {}", out.stderr);
         assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
+    }
+}
+
+server_tests! {
+    servers: [mailutils];
+
+    fn a_server_without_sasl_is_one_clear_line(server) {
+        let p = start(server);
+        let out = run_piped(&mut tool(BIN, &p, &["--auth", "plain", &p.pop3s_host(), USER]), "abc123\n");
+        assert_one_error_line(&out, "popconn", "the server does not offer SASL PLAIN (it offers: none)");
     }
 }
 
