@@ -30,11 +30,20 @@ pub fn summary(document: &[u8]) -> Vec<(&'static str, String)> {
 }
 
 /// The decoded text of every text/plain part, attachments included, in the order of the
-/// book's `message.walk()`, with LF line ends.
+/// book's `message.walk()`, with LF line ends. The book joins the message's lines with
+/// `'\n'`, so a body that runs to the end of the message (one that is not multipart) loses
+/// its last line end there, and `print` gives it back: the same is done here.
 pub fn plain_texts(document: &[u8]) -> Vec<String> {
     let mut texts = Vec::new();
     if let Some(message) = parser().parse(document) {
         collect_plain_texts(&message, &mut texts);
+        if message.parts.len() == 1 {
+            if let Some(text) = texts.first_mut() {
+                if text.ends_with('\n') {
+                    text.pop();
+                }
+            }
+        }
     }
     texts
 }
@@ -140,6 +149,12 @@ mod tests {
 
     #[test]
     fn a_message_without_content_type_is_plain_text() {
-        assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello.\r\n"), ["Hello.\n"]);
+        // Its body runs to the end: its last line end goes, as in the book's '\n'.join.
+        assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello.\r\n"), ["Hello."]);
+        assert_eq!(
+            plain_texts(b"Subject: x\r\n\r\nHello.\r\n\r\n"),
+            ["Hello.\n"]
+        );
+        assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello."), ["Hello."]);
     }
 }
