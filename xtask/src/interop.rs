@@ -2,7 +2,8 @@
 //! beside the book's own script (`bench/*.py`, Python's poplib) on the same mailbox, and a
 //! matrix of what each case gave: ok (the tool printed what the book's script printed),
 //! refused (a server without the feature, and the tool said so in one line), differs (the
-//! first line that differs), or fails (the error).
+//! first line that differs), or fails (the error). Any case that differs or fails makes the
+//! task fail.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -181,12 +182,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         results.push((server, outcomes));
     }
     print!("{}", matrix(&results));
+    // As for the tests: with POP3_REQUIRE_SERVERS=1 (CI), a server that cannot run fails.
+    let required = std::env::var("POP3_REQUIRE_SERVERS").is_ok_and(|v| v == "1");
     let broken = results
         .iter()
         .flat_map(|(_, outcomes)| outcomes)
-        .filter(|o| matches!(o, Outcome::Differs(_) | Outcome::Fails(_)))
+        .filter(|o| match o {
+            Outcome::Differs(_) | Outcome::Fails(_) => true,
+            Outcome::NotRun(_) => required,
+            Outcome::Ok(_) | Outcome::Refused(_) => false,
+        })
         .count();
-    eprintln!("interop: {broken} case(s) differ or fail");
+    anyhow::ensure!(
+        broken == 0,
+        "{broken} case(s) differ, fail or could not run"
+    );
+    eprintln!("interop: every case ok or refused as expected");
     Ok(())
 }
 
