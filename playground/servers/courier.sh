@@ -17,11 +17,7 @@
 # What Courier says and does (seen here): greeting `+OK Hello there.` (no APOP); PIPELINING
 # offered, but what arrives with PASS or AUTH is lost, as the mailbox process starts then;
 # a wrong password: `-ERR Login failed.` after 5 s; no mailbox lock.
-set -euo pipefail
-
-usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
-CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage
-DIR=$(realpath -m "$DIR")
+source "$(dirname "$0")/common.sh"
 
 if [ "$CMD" = stop ]; then
     # unshare --fork ignores SIGTERM; SIGKILL makes --kill-child end the namespace's init.
@@ -29,8 +25,6 @@ if [ "$CMD" = stop ]; then
     rm -f "$DIR/unshare.pid"
     exit 0
 fi
-[ "$CMD" = start ] || usage
-POP3_PORT=${3:?}; POP3S_PORT=${4:?}
 BIN=${UNPACKED:?}/courier-pop/usr/lib/courier/courier
 MAILUSER=nobody
 cd "$DIR"

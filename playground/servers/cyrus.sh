@@ -14,24 +14,12 @@
 # What Cyrus says and does (seen here): APOP with `allowapop: yes`; SASL PLAIN and LOGIN;
 # a wrong password: `-ERR [AUTH] Invalid login` after 3 s; no mailbox lock; no TLS
 # close_notify after QUIT.
-set -euo pipefail
-shopt -s nullglob   # an empty mailbox has no messages/*.eml
-
-usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
-CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage
-DIR=$(realpath -m "$DIR")
+source "$(dirname "$0")/common.sh"
 
 if [ "$CMD" = stop ]; then
-    if [ -s "$DIR/run/master.pid" ]; then
-        pid=$(cat "$DIR/run/master.pid")
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
+    stop_pid "$DIR/run/master.pid"   # master ends its services
     exit 0
 fi
-[ "$CMD" = start ] || usage
-POP3_PORT=${3:?}; POP3S_PORT=${4:?}
 BIN=/usr/lib/cyrus/bin
 POP3D=${UNPACKED:?}/cyrus-pop3d/usr/lib/cyrus/bin/pop3d
 cd "$DIR"

@@ -16,22 +16,15 @@
 # What popa3d says and does (seen here): greeting `+OK` (no APOP); CAPA, STLS, AUTH and
 # APOP get a bare `-ERR`; a wrong password: `-ERR Authentication failed (bad password?)`
 # after 1-2 s, then it closes; no session lock.
-set -euo pipefail
-shopt -s nullglob   # an empty mailbox has no messages/*.eml
-
-usage() { echo "usage: $0 start DIR POP3_PORT POP3S_PORT | stop DIR" >&2; exit 2; }
-CMD=${1:-}; DIR=${2:-}; [ -n "$CMD" ] && [ -n "$DIR" ] || usage
-DIR=$(realpath -m "$DIR")
+source "$(dirname "$0")/common.sh"
 
 if [ "$CMD" = stop ]; then
-    [ -s "$DIR/run/stunnel.pid" ] && kill -TERM "$(cat "$DIR/run/stunnel.pid")" 2>/dev/null || true
+    stop_pid "$DIR/run/stunnel.pid"
     # socat leads its process group, with the popa3d sessions it started.
     [ -s "$DIR/run/socat.pid" ] && kill -TERM -- "-$(cat "$DIR/run/socat.pid")" 2>/dev/null || true
-    rm -f "$DIR/run/socat.pid" "$DIR/run/stunnel.pid"
+    rm -f "$DIR/run/socat.pid"
     exit 0
 fi
-[ "$CMD" = start ] || usage
-POP3_PORT=${3:?}; POP3S_PORT=${4:?}
 POPA3D=${UNPACKED:?}/popa3d/usr/sbin/popa3d
 BRANDON_UID=25100; POPA3D_UID=25101; MAIL_GID=8   # ids unused on the host; group mail
 cd "$DIR"
@@ -45,14 +38,7 @@ echo "brandon:$(openssl passwd -6 abc123):19000:0:99999:7:::" >> ns/etc/shadow
 chmod 644 ns/etc/passwd ns/etc/group && chmod 640 ns/etc/shadow && chown root:shadow ns/etc/shadow
 cp -a /etc/pam.d ns/pam.d && cp "$UNPACKED/popa3d/etc/pam.d/popa3d" ns/pam.d/popa3d
 
-# The mbox: a From_ line before each message, mboxrd quoting of ^>*From, LF line ends.
-for f in messages/*.eml; do
-    {
-        echo "From MAILER-DAEMON Thu Jan  1 00:00:00 2026"
-        sed -e 's/\r$//' -e 's/^\(>*From \)/>\1/' "$f" | awk 1
-        echo
-    } >> ns/mail/brandon
-done
+write_mbox ns/mail/brandon
 chown "$BRANDON_UID:$MAIL_GID" ns/mail/brandon && chmod 600 ns/mail/brandon
 chown root:$MAIL_GID ns/mail && chmod 2775 ns/mail
 
