@@ -1,9 +1,21 @@
 //! mailbox end to end: the real binary against the playground's servers.
 
-use playground::testing::{assert_terminal_session, run_piped, start, start_with, tool};
+use playground::testing::{assert_terminal_session, run_piped, start, start_with, tool, Output};
 use playground::{expected_output, server_tests, Options, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mailbox");
+
+/// Checks that `out` is the book's listing (the session's expected output, less the prompt).
+fn assert_the_books_listing(out: &Output) {
+    let session = std::fs::read_to_string(expected_output!("session.txt")).unwrap();
+    assert_eq!(
+        out.stdout,
+        session.trim_start_matches("Password: \n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, Some(0));
+}
 
 server_tests! {
     servers: [builtin, dovecot, mailutils, courier];
@@ -16,9 +28,7 @@ server_tests! {
     fn password_from_a_pipe(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), "abc123\n");
-        let session = std::fs::read_to_string(expected_output!("session.txt")).unwrap();
-        assert_eq!(out.stdout, session.trim_start_matches("Password: \n"));
-        assert_eq!(out.code, Some(0));
+        assert_the_books_listing(&out);
     }
 
     fn empty_mailbox(server) {
@@ -31,9 +41,7 @@ server_tests! {
     fn no_pipelining_gives_the_same_output(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &["--no-pipelining", &p.pop3s_host(), USER]), "abc123\n");
-        let session = std::fs::read_to_string(expected_output!("session.txt")).unwrap();
-        assert_eq!(out.stdout, session.trim_start_matches("Password: \n"));
-        assert_eq!(out.code, Some(0));
+        assert_the_books_listing(&out);
     }
 }
 
