@@ -430,14 +430,21 @@ fn matrix(results: &[(ServerKind, Vec<Outcome>)]) -> String {
     }
     text.push_str("\n\n");
     for (server, outcomes) in results {
+        let mut said = None;
         for (case, outcome) in CASES.iter().zip(outcomes) {
-            if let Some(detail) = outcome.detail() {
-                text.push_str(&format!(
-                    "{server}, {}: {} ({detail})\n",
-                    case.name,
-                    outcome.word()
-                ));
-            }
+            let Some(detail) = outcome.detail() else {
+                continue;
+            };
+            // A server that could not start fails every case alike: said in full once.
+            let shown = match said.replace(detail) == Some(detail) {
+                true => "as above",
+                false => detail,
+            };
+            text.push_str(&format!(
+                "{server}, {}: {} ({shown})\n",
+                case.name,
+                outcome.word()
+            ));
         }
     }
     text
