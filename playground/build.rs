@@ -17,20 +17,21 @@ fn main() {
         .parent()
         .expect("the playground lives in the workspace");
     let required = std::env::var("POP3_REQUIRE_SERVERS").is_ok_and(|v| v == "1");
+    // apt installs and removes through dpkg, which rewrites its status file each time; the
+    // unpacked servers are watched where they are (`cargo xtask install-servers` cleans this
+    // crate's build once it has unpacked them, so that this script runs again). Never a
+    // folder that changes with every build, such as target/: this script would then run,
+    // and everything built on the playground be rebuilt, every time.
+    let dpkg_status = Path::new("/var/lib/dpkg/status");
+    if dpkg_status.exists() {
+        println!("cargo::rerun-if-changed={}", dpkg_status.display());
+    }
+    let unpacked = workspace.join(UNPACKED_DIR);
+    if unpacked.exists() {
+        println!("cargo::rerun-if-changed={}", unpacked.display());
+    }
     for server in TESTED {
         println!("cargo::rustc-check-cfg=cfg({server}_missing)");
-        // The folders, not the files: a package installs files with old times, but the
-        // folders holding them change when they come or go.
-        let (_, files, _) = REQUIREMENTS.iter().find(|(n, _, _)| *n == server).unwrap();
-        for file in files.iter() {
-            if let Some(folder) = workspace.join(file).parent() {
-                if folder.exists() {
-                    println!("cargo::rerun-if-changed={}", folder.display());
-                } else if let Some(above) = folder.ancestors().find(|a| a.exists()) {
-                    println!("cargo::rerun-if-changed={}", above.display());
-                }
-            }
-        }
         if !required && missing_requirement(server, workspace).is_some() {
             println!("cargo::rustc-cfg={server}_missing");
         }

@@ -19,12 +19,12 @@
 # a wrong password: `-ERR Login failed.` after 5 s; no mailbox lock.
 source "$(dirname "$0")/common.sh"
 
-if [ "$CMD" = stop ]; then
-    # unshare --fork ignores SIGTERM; SIGKILL makes --kill-child end the namespace's init.
-    [ -s "$DIR/unshare.pid" ] && kill -KILL "$(cat "$DIR/unshare.pid")" 2>/dev/null || true
-    rm -f "$DIR/unshare.pid"
-    exit 0
-fi
+stop() {
+    # unshare --fork ignores SIGTERM; SIGKILL makes --kill-child end the namespace.
+    stop_pid "$DIR/unshare.pid" KILL
+}
+stop
+[ "$CMD" = start ] || exit 0
 BIN=${UNPACKED:?}/courier-pop/usr/lib/courier/courier
 MAILUSER=nobody
 cd "$DIR"

@@ -16,10 +16,11 @@
 # close_notify after QUIT.
 source "$(dirname "$0")/common.sh"
 
-if [ "$CMD" = stop ]; then
+stop() {
     stop_pid "$DIR/run/master.pid"   # master ends its services
-    exit 0
-fi
+}
+stop
+[ "$CMD" = start ] || exit 0
 BIN=/usr/lib/cyrus/bin
 POP3D=${UNPACKED:?}/cyrus-pop3d/usr/lib/cyrus/bin/pop3d
 cd "$DIR"
@@ -70,19 +71,15 @@ chown -R cyrus:mail lib spool run log && chmod 750 lib spool run log
 
 setsid "$BIN/master" -C "$CONF" -M "$DIR/etc/cyrus.conf" -p "$DIR/run/master.pid" -D \
     -L "$DIR/log/master.log" </dev/null >/dev/null 2>&1 &
-for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$POP3_PORT") 2>/dev/null && break
-    sleep 0.05
-done
+wait_for_port "$POP3_PORT"
 
 # A first login creates brandon's INBOX; the messages then go straight into its folder,
 # with CRLF line ends, and reconstruct indexes them (delivery through lmtpd would add
 # Return-Path and Received headers, and sizes that change from run to run).
-python3 - "$POP3_PORT" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]))
-p.user("brandon"); p.pass_("abc123"); p.quit()
-PY
+exec 3<>"/dev/tcp/127.0.0.1/$POP3_PORT"
+printf 'USER brandon\r\nPASS abc123\r\nQUIT\r\n' >&3
+grep -q '^+OK Mailbox locked' <&3 || { echo "cyrus: the first login failed" >&2; exit 1; }
+exec 3<&-
 folder=$(runuser -u cyrus -- "$BIN/mbpath" -C "$CONF" user.brandon)
 n=0
 for f in messages/*.eml; do

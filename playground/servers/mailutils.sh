@@ -19,10 +19,11 @@
 # was not seen here.)
 source "$(dirname "$0")/common.sh"
 
-if [ "$CMD" = stop ]; then
+stop() {
     stop_pid "$DIR/pop3d.pid"   # the master ends its sessions within a second
-    exit 0
-fi
+}
+stop
+[ "$CMD" = start ] || exit 0
 cd "$DIR"
 mkdir -p log mail etc apop
 chmod 755 "$DIR"

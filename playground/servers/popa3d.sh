@@ -18,23 +18,26 @@
 # after 1-2 s, then it closes; no session lock.
 source "$(dirname "$0")/common.sh"
 
-if [ "$CMD" = stop ]; then
+stop() {
     stop_pid "$DIR/run/stunnel.pid"
     # socat leads its process group, with the popa3d sessions it started.
-    [ -s "$DIR/run/socat.pid" ] && kill -TERM -- "-$(cat "$DIR/run/socat.pid")" 2>/dev/null || true
-    rm -f "$DIR/run/socat.pid"
-    exit 0
-fi
+    stop_pid "$DIR/run/socat.pid"
+}
+stop
+[ "$CMD" = start ] || exit 0
 POPA3D=${UNPACKED:?}/popa3d/usr/sbin/popa3d
 BRANDON_UID=25100; POPA3D_UID=25101; MAIL_GID=8   # ids unused on the host; group mail
 cd "$DIR"
 rm -rf ns && mkdir -p ns/etc ns/mail ns/varlib/popa3d ns/varlib-work run log
 
-cp /etc/passwd /etc/shadow /etc/group ns/etc/
+cp /etc/passwd /etc/group ns/etc/
 echo "popa3d:x:$POPA3D_UID:65534:popa3d:/var/lib/popa3d:/usr/sbin/nologin" >> ns/etc/passwd
 echo "brandon:x:$BRANDON_UID:$MAIL_GID:Brandon:/nonexistent:/usr/sbin/nologin" >> ns/etc/passwd
-echo "popa3d:*:19000:0:99999:7:::" >> ns/etc/shadow
-echo "brandon:$(openssl passwd -6 abc123):19000:0:99999:7:::" >> ns/etc/shadow
+# Only the two accounts popa3d asks about: no copy of the host's password hashes.
+{
+    echo "popa3d:*:19000:0:99999:7:::"
+    echo "brandon:$(openssl passwd -6 abc123):19000:0:99999:7:::"
+} > ns/etc/shadow
 chmod 644 ns/etc/passwd ns/etc/group && chmod 640 ns/etc/shadow && chown root:shadow ns/etc/shadow
 cp -a /etc/pam.d ns/pam.d && cp "$UNPACKED/popa3d/etc/pam.d/popa3d" ns/pam.d/popa3d
 

@@ -4,7 +4,6 @@
 
 /// The folder, under the workspace, where `cargo xtask install-servers` unpacks the server
 /// packages that conflict with Dovecot in apt.
-#[allow(dead_code)] // build.rs has no use for it
 pub const UNPACKED_DIR: &str = "target/servers";
 
 /// Each real server: its name, the files it needs (those starting with `target/` are under
@@ -16,7 +15,11 @@ const REQUIREMENTS: [(&str, &[&str], bool); 5] = [
         &["/usr/sbin/dovecot", "/usr/lib/dovecot/pop3"],
         false,
     ),
-    ("mailutils", &["/usr/sbin/pop3d", "/usr/bin/unshare"], true),
+    (
+        "mailutils",
+        &["/usr/sbin/pop3d", "/usr/bin/popauth", "/usr/bin/openssl", "/usr/bin/unshare"],
+        true,
+    ),
     (
         "courier",
         &[
@@ -24,6 +27,7 @@ const REQUIREMENTS: [(&str, &[&str], bool); 5] = [
             "/usr/bin/couriertls",
             "/usr/sbin/makeuserdb",
             "/usr/lib/courier/courier-authlib/authdaemond",
+            "/usr/bin/openssl",
             "/usr/bin/unshare",
             "target/servers/courier-pop/usr/lib/courier/courier/courierpop3login",
         ],
@@ -33,10 +37,9 @@ const REQUIREMENTS: [(&str, &[&str], bool); 5] = [
         "cyrus",
         &[
             "/usr/lib/cyrus/bin/master",
-            "/usr/bin/cyradm",
             "/usr/sbin/saslpasswd2",
+            "/usr/sbin/runuser",
             "target/servers/cyrus-pop3d/usr/lib/cyrus/bin/pop3d",
-            "target/servers/cyrus-imapd/usr/lib/cyrus/bin/imapd",
         ],
         true,
     ),
@@ -45,6 +48,7 @@ const REQUIREMENTS: [(&str, &[&str], bool); 5] = [
         &[
             "/usr/bin/socat",
             "/usr/bin/stunnel4",
+            "/usr/bin/openssl",
             "/usr/bin/unshare",
             "target/servers/popa3d/usr/sbin/popa3d",
         ],

@@ -15,7 +15,7 @@ include!("requirements.rs");
 
 /// The server packages `cargo xtask install-servers` unpacks under [`UNPACKED_DIR`], as
 /// they conflict with Dovecot in apt.
-pub const UNPACKED: [&str; 4] = ["courier-pop", "cyrus-pop3d", "cyrus-imapd", "popa3d"];
+pub const UNPACKED: [&str; 3] = ["courier-pop", "cyrus-pop3d", "popa3d"];
 
 /// The workspace's top folder, where [`UNPACKED_DIR`] and the scripts are.
 fn workspace() -> &'static Path {

@@ -12,7 +12,7 @@ use playground::servers::{UNPACKED, UNPACKED_DIR};
 /// Installed by apt: the servers that sit beside Dovecot, the unpacked servers'
 /// dependencies, and stunnel4 and socat for popa3d (plain POP3 only, one process per
 /// connection).
-const INSTALLED: [&str; 13] = [
+const INSTALLED: [&str; 12] = [
     "dovecot-core",
     "dovecot-pop3d",
     "mailutils-pop3d",
@@ -20,7 +20,6 @@ const INSTALLED: [&str; 13] = [
     "courier-authdaemon",
     "courier-authlib-userdb",
     "cyrus-common",
-    "cyrus-admin",
     "sasl2-bin",
     "libwrap0",
     "stunnel4",
@@ -50,6 +49,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&debs)?;
     // apt-get download runs as the unprivileged _apt user, who must be able to write there.
     std::fs::set_permissions(&debs, std::os::unix::fs::PermissionsExt::from_mode(0o777))?;
+    let mut unpacked_any = false;
     for package in UNPACKED {
         let root = dir.join(package);
         if root.exists() {
@@ -77,14 +77,24 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 found(&debs)?.context("apt-get download left no .deb")?
             }
         };
+        // Unpacked aside, then renamed: a half-unpacked folder is never taken as done.
+        let partial = dir.join(format!("{package}.partial"));
+        let _ = std::fs::remove_dir_all(&partial);
         let status = Command::new("dpkg")
             .arg("-x")
             .arg(&deb)
-            .arg(&root)
+            .arg(&partial)
             .status()
             .context("running dpkg -x")?;
         ensure!(status.success(), "dpkg -x {} failed", deb.display());
+        std::fs::rename(&partial, &root)?;
         println!("unpacked {package} into {}", root.display());
+        unpacked_any = true;
+    }
+    // The playground's build script judges which servers can run: it must look again.
+    if unpacked_any || !missing.is_empty() {
+        let status = crate::cargo(["clean", "--quiet", "-p", "playground"]).status()?;
+        ensure!(status.success(), "cargo clean -p playground failed");
     }
     for server in playground::ServerKind::REAL {
         let state = match server.missing() {

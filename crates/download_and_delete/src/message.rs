@@ -2,7 +2,7 @@
 //! headers of a message and its text/plain parts, decoded (RFC 2047 words, base64,
 //! quoted-printable, charsets) where the book printed them raw.
 
-use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Encoding, HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 /// The headers the book shows, in its order.
 const SUMMARY_HEADERS: [&str; 4] = ["From", "To", "Subject", "Date"];
@@ -30,31 +30,33 @@ pub fn summary(document: &[u8]) -> Vec<(&'static str, String)> {
 }
 
 /// The decoded text of every text/plain part, attachments included, in the order of the
-/// book's `message.walk()`, with LF line ends. The book joins the message's lines with
-/// `'\n'`, so a body that runs to the end of the message (one that is not multipart) loses
-/// its last line end there, and `print` gives it back: the same is done here.
+/// book's `message.walk()`, with LF line ends.
 pub fn plain_texts(document: &[u8]) -> Vec<String> {
     let mut texts = Vec::new();
     if let Some(message) = parser().parse(document) {
-        collect_plain_texts(&message, &mut texts);
-        if message.parts.len() == 1 {
-            if let Some(text) = texts.first_mut() {
-                if text.ends_with('\n') {
-                    text.pop();
-                }
-            }
-        }
+        collect_plain_texts(&message, true, &mut texts);
     }
     texts
 }
 
-fn collect_plain_texts(message: &Message<'_>, texts: &mut Vec<String>) {
+/// `runs_to_end`: whether `message` ends where the whole document does. The book joins the
+/// document's lines with `'\n'`, so the part that runs to its end (a body that is not
+/// multipart, or the last part of one left unclosed) loses its last line end there, and
+/// `print` gives it back: the same is done here. Not for base64, whose decoded text keeps
+/// the line ends it encodes.
+fn collect_plain_texts(message: &Message<'_>, runs_to_end: bool, texts: &mut Vec<String>) {
+    let end = message.raw_message.len();
     for part in &message.parts {
+        let at_end = runs_to_end && part.raw_end_offset() as usize >= end;
         match &part.body {
-            PartType::Message(nested) => collect_plain_texts(nested, texts),
+            PartType::Message(nested) => collect_plain_texts(nested, at_end, texts),
             // Lines end in LF on screen, as in the book's output, not in the wire's CRLF.
             PartType::Text(text) if is_plain(part.content_type()) => {
-                texts.push(text.replace("\r\n", "\n"))
+                let mut text = text.replace("\r\n", "\n");
+                if at_end && part.encoding != Encoding::Base64 && text.ends_with('\n') {
+                    text.pop();
+                }
+                texts.push(text)
             }
             _ => {}
         }
@@ -72,12 +74,13 @@ fn is_plain(content_type: Option<&mail_parser::ContentType<'_>>) -> bool {
     })
 }
 
-/// Whether RETR brought only the headers TOP showed though LIST announced more: the sign of
-/// a server that lost the body (GNU mailutils 3.15 does, for RETR of the last message
-/// after `TOP n 0` of it). A message whose body is really empty is listed at its headers'
-/// size.
+/// Whether RETR brought exactly the headers TOP showed, though LIST announced more than a
+/// line or so beyond them: the sign of a server that lost the body (reported of GNU
+/// mailutils 3.15, for RETR of the last message after `TOP n 0` of it). A message whose
+/// body is really empty is listed at its headers' size (some mbox servers count a line
+/// more). A server that counts LIST sizes in LF line ends may lose a short body unseen.
 pub fn body_lost(headers: &[u8], document: &[u8], listed_size: u64) -> bool {
-    document.len() <= headers.len() && listed_size > document.len() as u64
+    document == headers && listed_size > document.len() as u64 + 2
 }
 
 #[cfg(test)]
@@ -85,13 +88,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_lost_only_when_retr_brings_no_more_than_top_and_list_said_more() {
+    fn body_lost_only_when_retr_brings_the_headers_alone_and_list_said_more() {
         let headers = b"Subject: hi\r\n\r\n";
         let whole = b"Subject: hi\r\n\r\nHello.\r\n";
         assert!(body_lost(headers, headers, whole.len() as u64));
         assert!(!body_lost(headers, whole, whole.len() as u64));
-        // An empty body, listed as such.
+        // An empty body, listed as such, or with one line more (an mbox separator).
         assert!(!body_lost(headers, headers, headers.len() as u64));
+        assert!(!body_lost(headers, headers, headers.len() as u64 + 2));
     }
 
     const MULTIPART: &str = "From: =?utf-8?q?Ren=C3=A9e?= <renee@example.com>\r\n\
@@ -156,5 +160,31 @@ mod tests {
             ["Hello.\n"]
         );
         assert_eq!(plain_texts(b"Subject: x\r\n\r\nHello."), ["Hello."]);
+    }
+
+    /// What Python's email package gives for each part's payload of these documents joined
+    /// with '\n' (as the book's script does), checked with Python 3.11.
+    #[test]
+    fn only_the_part_that_runs_to_the_end_loses_its_last_line_end() {
+        let mixed = |closed: &str| {
+            format!(
+                "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nOne.\r\n--b\r\n\r\nTwo.\r\n{closed}"
+            )
+        };
+        // Closed: the line end before each boundary belongs to the boundary.
+        assert_eq!(plain_texts(mixed("--b--\r\n").as_bytes()), ["One.", "Two."]);
+        // Left unclosed: the last part runs to the end.
+        assert_eq!(plain_texts(mixed("").as_bytes()), ["One.", "Two."]);
+        let blank_before_boundary = mixed("").replace("One.\r\n--b", "One.\r\n\r\n--b");
+        assert_eq!(
+            plain_texts(blank_before_boundary.as_bytes()),
+            ["One.\n", "Two."]
+        );
+        // A message/rfc822 whose body is multipart.
+        let wrapped = format!("Content-Type: message/rfc822\r\n\r\n{}", mixed("--b--\r\n"));
+        assert_eq!(plain_texts(wrapped.as_bytes()), ["One.", "Two."]);
+        // base64: the decoded text keeps the line end it encodes.
+        let base64 = b"Content-Transfer-Encoding: base64\r\n\r\nSGVsbG8uCg==\r\n";
+        assert_eq!(plain_texts(base64), ["Hello.\n"]);
     }
 }

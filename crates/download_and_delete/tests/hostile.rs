@@ -87,8 +87,8 @@ fn err_to_top_retr_and_dele() {
 
 #[test]
 fn retr_with_only_the_headers_is_warned_about() {
-    // GNU mailutils 3.15, for RETR of the last message after TOP n 0 of it: the headers
-    // again, though LIST announced the whole message.
+    // As reported of GNU mailutils 3.15, for RETR of the last message after TOP n 0 of it:
+    // the headers again, though LIST announced the whole message.
     let server = HostileServer::tls(|peer| {
         up_to_list(peer, 100)?;
         peer.answer("+OK\r\nSubject: x\r\n\r\n.")?;

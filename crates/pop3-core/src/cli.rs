@@ -486,19 +486,20 @@ pub fn login_failed(error: Error) -> Result<ExitCode> {
 /// The book's `finally: p.quit()`: sends QUIT whenever the connection is still alive.
 /// After a successful session a failed QUIT is an error, as deletions happen only then;
 /// lost with the connection, QUIT's answer cannot tell whether they did, and the error
-/// says so. After a refused login (a non-zero `code`), a server that has closed (Dovecot
-/// after `[IN-USE]`, popa3d after a wrong password) has said its last word: QUIT could
-/// change nothing, and the `Login failed:` line stays the only one.
+/// says so. Before any login was accepted (a refused one), a server that has closed
+/// (Dovecot after `[IN-USE]`, popa3d after a wrong password) has said its last word: QUIT
+/// could change nothing, and the `Login failed:` line stays the only one.
 pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
     match outcome {
         Ok(code) => {
             let marked = client.marked_for_deletion();
+            let logged_in = client.logged_in();
             match client.quit() {
                 Ok(_) => Ok(code),
                 Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
                     format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
                 ))),
-                Err(closed) if code != ExitCode::SUCCESS && closed.connection_lost() => Ok(code),
+                Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
                 Err(other) => Err(other),
             }
         }

@@ -58,6 +58,8 @@ pub struct Client<S> {
     live_messages: Option<LiveCount>,
     /// DELE commands sent in this session since the last RSET.
     marked: u32,
+    /// The server accepted a login: the session is in the TRANSACTION state.
+    logged_in: bool,
 }
 
 /// A command that can travel before its answer is wanted, with [`Client::send_ahead`]: the
@@ -169,6 +171,7 @@ impl<S: Read + Write> Client<S> {
             kept: VecDeque::new(),
             live_messages: None,
             marked: 0,
+            logged_in: false,
         }
     }
 
@@ -537,7 +540,20 @@ impl<S: Read + Write> Client<S> {
     /// ```
     pub fn pass(&mut self, password: &str) -> Result<String> {
         self.put_pass(password)?;
-        self.get_response()
+        let answer = self.get_response();
+        self.note_login(answer)
+    }
+
+    /// Notes a login's answer: accepted, the session is in the TRANSACTION state.
+    fn note_login(&mut self, answer: Result<String>) -> Result<String> {
+        self.logged_in |= answer.is_ok();
+        answer
+    }
+
+    /// Whether the server accepted a login (PASS, APOP or AUTH) in this session: only then
+    /// can QUIT apply deletions.
+    pub fn logged_in(&self) -> bool {
+        self.logged_in
     }
 
     /// Sends PASS, masked in the trace and wiped after; refused on a connection marked
@@ -598,6 +614,7 @@ impl<S: Read + Write> Client<S> {
         for _ in 0..4 {
             let line = self.get_status_line()?;
             if line.starts_with("+OK") {
+                self.logged_in = true;
                 return Ok(line);
             }
             if line.starts_with("-ERR") {
@@ -661,6 +678,10 @@ impl<S: Read + Write> Client<S> {
             return self.pass(password);
         }
         self.check_secret_may_travel()?;
+        // Answers to commands already on their way come first, as in every exchange.
+        if let Some(refusal) = self.settle(self.pending.len())? {
+            return Err(refusal);
+        }
         let user = format!("USER {name}");
         self.put_line(&user, &user)?;
         self.put_pass(password)?;
@@ -668,7 +689,7 @@ impl<S: Read + Write> Client<S> {
         let user_answer = self.get_response();
         let pass_answer = self.get_response();
         user_answer?;
-        pass_answer
+        self.note_login(pass_answer)
     }
 
     /// APOP: logs in with the MD5 digest of the greeting's timestamp and the password, so the
@@ -694,7 +715,8 @@ impl<S: Read + Write> Client<S> {
             &format!("APOP {name} {hex}"),
             &format!("APOP {name} {MASK}"),
         )?;
-        self.get_response()
+        let answer = self.get_response();
+        self.note_login(answer)
     }
 
     /// STAT: number of messages and total size.

@@ -571,6 +571,16 @@ fn nothing_goes_out_with_the_login_before_its_answer() {
 }
 
 #[test]
+fn a_pipelined_login_reads_the_answers_already_on_their_way_first() {
+    let replies = "+OK Capability list follows\r\nUSER\r\n.\r\n+OK\r\n+OK logged in\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
+    client.set_pipelining(true);
+    client.send_ahead(Ahead::List).unwrap(); // a listing in flight before the login
+    assert_eq!(client.login("brandon", "pw").unwrap(), "+OK logged in");
+    assert!(client.logged_in());
+}
+
+#[test]
 fn a_refused_pipelined_login_leaves_nothing_in_flight() {
     let replies = "-ERR no such user\r\n-ERR no\r\n+OK bye\r\n";
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
