@@ -81,6 +81,9 @@ server_tests! {
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert_eq!(out.stdout.matches("Deleted.\n").count(), 6);
         assert!(remaining_subjects(&p).is_empty());
+        if server.serves_maildir() {
+            assert!(stored(&p).is_empty());
+        }
     }
 
     fn no_pipelining_gives_the_same_session(server) {
