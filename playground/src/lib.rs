@@ -20,7 +20,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -211,15 +211,12 @@ impl Playground {
                 let server = BuiltinServer::start(pop3, pop3s, &maildir, &certs, behaviour)?;
                 (Box::new(server) as Box<dyn Send>, ports.0, ports.1)
             }
-            ServerKind::Dovecot => start_dovecot(dir, &home, &certs, options.ports, options.apop)?,
-            other => {
-                let (pop3, pop3s) = match options.ports {
-                    Some(ports) => ports,
-                    None => (free_port()?, free_port()?),
-                };
-                let server = ScriptedServer::start(other, dir, pop3, pop3s, options.apop)?;
-                (Box::new(server) as Box<dyn Send>, pop3, pop3s)
-            }
+            ServerKind::Dovecot => on_free_ports(options.ports, |pop3, pop3s| {
+                Dovecot::start(dir, &home, &certs, pop3, pop3s, options.apop)
+            })?,
+            other => on_free_ports(options.ports, |pop3, pop3s| {
+                ScriptedServer::start(other, dir, pop3, pop3s, options.apop)
+            })?,
         };
         Ok(Playground {
             server: options.server,
@@ -265,14 +262,11 @@ impl Drop for Playground {
     }
 }
 
-/// Dovecot takes port numbers, not sockets: free ones are picked, and picked again should
-/// another process take one first.
-fn start_dovecot(
-    dir: &Path,
-    home: &Path,
-    certs: &CertFiles,
+/// Real servers take port numbers, not sockets: free ones are picked, and picked again
+/// should another process take one first.
+fn on_free_ports<T: Send + 'static>(
     ports: Option<(u16, u16)>,
-    apop: bool,
+    mut start: impl FnMut(u16, u16) -> io::Result<T>,
 ) -> io::Result<(Box<dyn Send>, u16, u16)> {
     let mut attempts = 0;
     loop {
@@ -280,8 +274,8 @@ fn start_dovecot(
             Some(ports) => ports,
             None => (free_port()?, free_port()?),
         };
-        match Dovecot::start(dir, home, certs, pop3, pop3s, apop) {
-            Ok(dovecot) => return Ok((Box::new(dovecot), pop3, pop3s)),
+        match start(pop3, pop3s) {
+            Ok(server) => return Ok((Box::new(server), pop3, pop3s)),
             Err(e)
                 if ports.is_none()
                     && attempts < 3

@@ -52,6 +52,11 @@ impl ScriptedServer {
                 format!("{server} cannot run here: {reason}"),
             ));
         }
+        // Something already there would answer for the server: the greeting awaited below
+        // cannot tell.
+        for port in [pop3, pop3s] {
+            std::net::TcpListener::bind(("127.0.0.1", port))?;
+        }
         let script = workspace()
             .join("playground/servers")
             .join(format!("{server}.sh"));
