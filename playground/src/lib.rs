@@ -71,6 +71,16 @@ impl ServerKind {
         }
     }
 
+    /// Whether it offers `feature`, as the playground runs it.
+    pub fn offers(self, feature: Feature) -> bool {
+        use Feature::*;
+        use ServerKind::*;
+        !matches!(
+            (self, feature),
+            (Mailutils, Sasl) | (Courier, Apop) | (Popa3d, Stls | Sasl | Apop)
+        )
+    }
+
     /// Why this server cannot run here, or `None` when it can.
     pub fn missing(self) -> Option<String> {
         match self {
@@ -88,6 +98,17 @@ impl ServerKind {
             ServerKind::Builtin | ServerKind::Dovecot | ServerKind::Courier
         )
     }
+}
+
+/// What a POP3 server may or may not offer beyond RFC 1939's USER and PASS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// STLS on the plain port (RFC 2595).
+    Stls,
+    /// APOP (a timestamp in the greeting).
+    Apop,
+    /// SASL AUTH (RFC 5034), PLAIN at least.
+    Sasl,
 }
 
 impl FromStr for ServerKind {

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use playground::{Options, Playground, ServerKind, PASSWORD, USER};
+use playground::{Feature, Options, Playground, ServerKind, PASSWORD, USER};
 
 /// download_and_delete's input: the password, then the demo's answers (read and delete the
 /// first message, read the multipart one and keep it, delete two short tests unread).
@@ -23,24 +23,6 @@ const READ_ALL: &str = "abc123\ny\nn\ny\nn\ny\nn\ny\nn\ny\nn\ny\nn\n";
 /// a wrong password after 5 s, Cyrus after 3 s.
 const TIME_LIMIT: Duration = Duration::from_secs(40);
 
-/// What a server lacks, as seen on each (the playground's own config offers the rest).
-fn lacks(server: ServerKind, feature: Feature) -> bool {
-    use Feature::*;
-    use ServerKind::*;
-    matches!(
-        (server, feature),
-        (Mailutils, Sasl) | (Courier, Apop) | (Popa3d, Stls | Sasl | Apop)
-    )
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Feature {
-    Basic,
-    Stls,
-    Apop,
-    Sasl,
-}
-
 /// One case: a tool with options, beside a book script, with the input both get.
 struct Case {
     name: &'static str,
@@ -49,7 +31,8 @@ struct Case {
     /// The book's script to compare with (`bench/NAME.py`).
     book: &'static str,
     input: &'static str,
-    needs: Feature,
+    /// What the server must offer, if anything beyond USER and PASS.
+    needs: Option<Feature>,
     /// Run while another session holds the mailbox.
     held: bool,
 }
@@ -61,7 +44,7 @@ const fn case(name: &'static str, tool: &'static str, book: &'static str) -> Cas
         options: &[],
         book,
         input: "abc123\n",
-        needs: Feature::Basic,
+        needs: None,
         held: false,
     }
 }
@@ -70,7 +53,7 @@ const CASES: [Case; 12] = [
     case("popconn", "popconn", "popconn"),
     Case {
         options: &["--stls"],
-        needs: Feature::Stls,
+        needs: Some(Feature::Stls),
         ..case("popconn --stls", "popconn", "popconn")
     },
     Case {
@@ -79,7 +62,7 @@ const CASES: [Case; 12] = [
     },
     Case {
         options: &["--auth", "plain"],
-        needs: Feature::Sasl,
+        needs: Some(Feature::Sasl),
         ..case("popconn --auth plain", "popconn", "popconn")
     },
     Case {
@@ -91,13 +74,13 @@ const CASES: [Case; 12] = [
         ..case("popconn, mailbox held", "popconn", "popconn")
     },
     Case {
-        needs: Feature::Apop,
+        needs: Some(Feature::Apop),
         ..case("apopconn", "apopconn", "apopconn")
     },
     case("mailbox", "mailbox", "mailbox"),
     Case {
         options: &["--stls", "--no-pipelining"],
-        needs: Feature::Stls,
+        needs: Some(Feature::Stls),
         ..case("mailbox --stls --no-pipelining", "mailbox", "mailbox")
     },
     Case {
@@ -376,7 +359,6 @@ fn refusal_words(feature: Feature) -> &'static [&'static str] {
         // With CAPA, the tool sees no SASL and says so; without (popa3d), the server's -ERR.
         Feature::Sasl => &["the server does not offer SASL", "Login failed: -ERR"],
         Feature::Apop => &["Login failed: -ERR APOP not supported by server"],
-        Feature::Basic => &[],
     }
 }
 
@@ -385,16 +367,14 @@ fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
     let Some(code) = ours.code else {
         return Outcome::Fails(format!("still running after {} s", TIME_LIMIT.as_secs()));
     };
-    if lacks(server, case.needs) {
+    if let Some(feature) = case.needs.filter(|&f| !server.offers(f)) {
         let last = match errors.as_slice() {
             [line] => Some(*line),
             [] => ours.stdout.lines().last(),
             _ => None,
         };
         return match last {
-            Some(line)
-                if code == 1 && refusal_words(case.needs).iter().any(|w| line.contains(w)) =>
-            {
+            Some(line) if code == 1 && refusal_words(feature).iter().any(|w| line.contains(w)) => {
                 Outcome::Refused(line.to_string())
             }
             _ => Outcome::Fails(format!(

@@ -54,7 +54,10 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        _ => {
+        other => {
+            if let Some(task) = other {
+                eprintln!("xtask: unknown task {task:?}");
+            }
             eprint!("{USAGE}");
             return ExitCode::from(2);
         }

@@ -3,7 +3,7 @@
 use std::sync::mpsc;
 
 use anyhow::Context;
-use playground::{Options, Playground, PASSWORD, USER};
+use playground::{Feature, Options, Playground, PASSWORD, USER};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = crate::options(args, &["--server", "--pop3-port", "--pop3s-port"])?;
@@ -57,11 +57,22 @@ fn instructions(p: &Playground) -> String {
         }
     };
     let (pop3s, pop3) = (host(p.pop3s_port), host(p.pop3_port));
+    let (stls_port, stls_run) = match p.server.offers(Feature::Stls) {
+        true => (
+            "POP3 + STLS:         ",
+            format!("  cargo run -q -p popconn -- --stls {pop3} {USER}       (plain POP3 upgraded by STLS)\n"),
+        ),
+        false => ("POP3 (no STLS):      ", String::new()),
+    };
+    let apop = match p.server.offers(Feature::Apop) {
+        true => "",
+        false => "       (this server has no APOP: Login failed)",
+    };
     format!(
         "POP3 playground running ({server}), standing in for mail.example.com
   user {USER}, password {PASSWORD}; the mailbox is restored at every start
   POP3S (implicit TLS): 127.0.0.1 port {pop3s_port}
-  POP3 + STLS:          127.0.0.1 port {pop3_port}
+  {stls_port} 127.0.0.1 port {pop3_port}
   CA certificate:       {ca}
 
 In another terminal, trust the playground's CA (certificates stay verified):
@@ -69,11 +80,10 @@ In another terminal, trust the playground's CA (certificates stay verified):
 
 and run the book's tools:
   cargo run -q -p popconn -- {pop3s} {USER}
-  cargo run -q -p apopconn -- {pop3s} {USER}
+  cargo run -q -p apopconn -- {pop3s} {USER}{apop}
   cargo run -q -p mailbox -- {pop3s} {USER}
   cargo run -q -p download_and_delete -- {pop3s} {USER}
-  cargo run -q -p popconn -- --stls {pop3} {USER}       (plain POP3 upgraded by STLS)
-
+{stls_run}
 The certificate is also valid for mail.example.com: with the line
 `127.0.0.1 mail.example.com` in /etc/hosts, the book's own host name works too.
 
