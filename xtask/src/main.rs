@@ -41,6 +41,14 @@ Tasks:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [task, rest @ ..] = args.as_slice() {
+        if rest.iter().any(|a| a == "-h" || a == "--help") {
+            if let Some(usage) = task_usage(task) {
+                print!("{usage}");
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
     let result = match args.first().map(String::as_str) {
         Some("playground") => playground::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
@@ -69,6 +77,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The lines of USAGE about `task` (its synopsis and what it does), or `None` for a task
+/// USAGE does not list.
+fn task_usage(task: &str) -> Option<String> {
+    let mut lines = USAGE.lines().skip_while(|line| {
+        line.strip_prefix("  ")
+            .is_none_or(|entry| entry.split_whitespace().next() != Some(task))
+    });
+    let synopsis = lines.next()?;
+    let described = lines.take_while(|line| line.starts_with("             "));
+    let text: Vec<&str> = std::iter::once(synopsis.trim_start())
+        .chain(described)
+        .collect();
+    Some(format!("usage: cargo xtask {}\n", text.join("\n")))
 }
 
 /// Reads `--name value` pairs, refusing names not in `allowed`.

@@ -1,5 +1,7 @@
 //! `cargo xtask playground`: the stand-in for `mail.example.com`, in the foreground.
 
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 
 use anyhow::Context;
@@ -23,6 +25,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         port("--pop3s-port", default_pop3s)?,
     );
     let dir = std::env::temp_dir().join("pop3-playground");
+    // One playground at a time: a second would rewrite the first one's folder (and its
+    // certificates) under its clients.
+    let mut lock = Lock::take(&dir.with_extension("lock"))?;
+    lock.describe(&format!(
+        "{server}, starting (process {})",
+        std::process::id()
+    ))?;
+    for port in [ports.0, ports.1] {
+        std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| {
+            format!("port {port} is taken by another program: choose others with --pop3-port and --pop3s-port")
+        })?;
+    }
     let playground = Playground::start(Options {
         ports: Some(ports),
         dir: dir.clone(),
@@ -40,11 +54,52 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     ctrlc::set_handler(move || {
         let _ = stop.send(());
     })?;
+    lock.describe(&format!(
+        "{server} on POP3S port {}, POP3 port {}, CA {} (process {})",
+        playground.pop3s_port,
+        playground.pop3_port,
+        playground.certs.ca.display(),
+        std::process::id()
+    ))?;
     print!("{}", instructions(&playground));
     stopped.recv()?;
     drop(playground);
     println!("\nPlayground stopped.");
     Ok(())
+}
+
+/// A lock file held while a playground runs, saying which one.
+struct Lock(std::fs::File);
+
+impl Lock {
+    fn take(path: &std::path::Path) -> anyhow::Result<Self> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: flock on a descriptor this File owns; no memory is involved.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !taken {
+            let mut running = String::new();
+            file.read_to_string(&mut running)?;
+            anyhow::bail!(
+                "a playground is already running: {}; use it, or stop it with Ctrl-C in its terminal",
+                running.trim()
+            );
+        }
+        Ok(Lock(file))
+    }
+
+    /// Writes what runs into the lock file, for a second playground to tell.
+    fn describe(&mut self, running: &str) -> anyhow::Result<()> {
+        self.0.set_len(0)?;
+        self.0.seek(SeekFrom::Start(0))?;
+        writeln!(self.0, "{running}")?;
+        Ok(())
+    }
 }
 
 fn instructions(p: &Playground) -> String {
