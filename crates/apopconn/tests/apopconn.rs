@@ -16,7 +16,7 @@ server_tests! {
     fn password_from_a_pipe(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &["--stls", &p.pop3_host(), USER]), "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n");
         assert_eq!(out.code, Some(0));
     }
 }

@@ -51,7 +51,7 @@ server_tests! {
     fn password_from_a_pipe(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n");
         assert_eq!(out.stderr, "Warning: Password input may be echoed.\nPassword: \n");
         assert_eq!(out.code, Some(0));
     }
@@ -59,7 +59,7 @@ server_tests! {
     fn no_pipelining_gives_the_same_output(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &["--no-pipelining", &p.pop3s_host(), USER]), "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n", "{}", out.stderr);
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n", "{}", out.stderr);
         assert_eq!(out.code, Some(0));
     }
 
@@ -80,7 +80,7 @@ server_tests! {
         let mut command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
         command.env("POP3_TRACE", "1");
         let out = run_piped(&mut command, "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n");
         // Both servers offer PIPELINING: after CAPA, USER and PASS go out together, then,
         // once the login is accepted, STAT and QUIT.
         let exchange: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("C: ") || l.starts_with("S: +OK")).map(|l| &l[..6]).collect();
@@ -88,7 +88,7 @@ server_tests! {
         assert!(exchange.ends_with(&login), "{}", out.stderr);
         let commands: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("C: ")).collect();
         assert_eq!(commands[0], "C: CAPA");
-        assert!(out.stderr.contains("S: +OK 6 2933"), "{}", out.stderr);
+        assert!(out.stderr.contains("S: +OK 6 3441"), "{}", out.stderr);
         assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
     }
 
@@ -96,7 +96,7 @@ server_tests! {
         let p = start(server);
         let mut command = tool(BIN, &p, &["--no-pipelining", "--trace", &p.pop3s_host(), USER]);
         let out = run_piped(&mut command, "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n");
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n");
         let exchange: Vec<&str> = out
             .stderr
             .lines()
@@ -300,7 +300,7 @@ fn a_server_that_loses_commands_sent_with_the_login() {
     );
     let out = run_piped(&mut command, "abc123\n");
     assert_eq!(
-        out.stdout, "You have 6 messages totaling 2933 bytes\n",
+        out.stdout, "You have 6 messages totaling 3441 bytes\n",
         "{}",
         out.stderr
     );

@@ -17,7 +17,7 @@ server_tests! {
         let p = start(server);
         let mut command = tool(BIN, &p, &["--auth", "plain", "--trace", &p.pop3s_host(), USER]);
         let out = run_piped(&mut command, "abc123\n");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n", "{}", out.stderr);
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n", "{}", out.stderr);
         assert!(out.stderr.contains("C: AUTH PLAIN ********"), "{}", out.stderr);
         assert!(!out.stderr.contains("AGJyYW5kb24AYWJjMTIz"), "the PLAIN response leaked");
     }
@@ -36,7 +36,7 @@ server_tests! {
         let p = start(server);
         let args = ["--password-command", "printf '%s\\n' abc123", "--trace", &p.pop3s_host(), USER];
         let out = run_piped(&mut tool(BIN, &p, &args), "");
-        assert_eq!(out.stdout, "You have 6 messages totaling 2933 bytes\n", "{}", out.stderr);
+        assert_eq!(out.stdout, "You have 6 messages totaling 3441 bytes\n", "{}", out.stderr);
         assert!(!out.stderr.contains("Password"), "no prompt expected: {}", out.stderr);
         assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
     }
