@@ -197,6 +197,9 @@ pub struct Playground {
     pub certs: CertFiles,
     /// The user's Maildir.
     pub maildir: PathBuf,
+    /// Whether the server offers APOP (a timestamp in its greeting): as the options say,
+    /// where the server has it at all (GNU mailutils always does).
+    pub apop: bool,
     dir: PathBuf,
     remove_dir: bool,
     /// The server process or threads, kept until the playground is dropped.
@@ -239,7 +242,10 @@ impl Playground {
                 ScriptedServer::start(other, dir, pop3, pop3s, options.apop)
             })?,
         };
+        let apop = options.server.offers(Feature::Apop)
+            && (options.apop || options.server == ServerKind::Mailutils);
         Ok(Playground {
+            apop,
             server: options.server,
             pop3_port,
             pop3s_port,

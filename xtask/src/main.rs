@@ -20,9 +20,10 @@ use ::playground::ServerKind;
 const USAGE: &str = "usage: cargo xtask TASK [options]
 
 Tasks:
-  playground [--server NAME] [--pop3-port N] [--pop3s-port N]
+  playground [--server NAME] [--pop3-port N] [--pop3s-port N] [--no-apop]
              run a local stand-in for the book's mail.example.com until Ctrl-C
-             (NAME: builtin, dovecot, mailutils, courier, cyrus or popa3d)
+             (NAME: builtin, dovecot, mailutils, courier, cyrus or popa3d);
+             --no-apop: no APOP, as the book's server (apopconn: Login failed)
   demo [--server NAME]
              start a playground and run the four tools against it, as in the book
   bench [--rounds N] [--only TEXT]

@@ -8,7 +8,10 @@ use anyhow::Context;
 use playground::{Feature, Options, Playground, PASSWORD, USER};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = crate::options(args, &["--server", "--pop3-port", "--pop3s-port"])?;
+    // --no-apop is a switch: the server of the book's own playground offers no APOP.
+    let apop = !args.iter().any(|a| a == "--no-apop");
+    let args: Vec<String> = args.iter().filter(|a| *a != "--no-apop").cloned().collect();
+    let options = crate::options(&args, &["--server", "--pop3-port", "--pop3s-port"])?;
     let server = crate::server_choice(&options)?;
     let (default_pop3, default_pop3s) = if playground::running_as_root() {
         (110, 995)
@@ -41,6 +44,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ports: Some(ports),
         dir: dir.clone(),
         remove_dir: false,
+        apop,
         ..Options::temporary(server)
     })
     .with_context(|| {
@@ -119,7 +123,7 @@ fn instructions(p: &Playground) -> String {
         ),
         false => ("POP3 (no STLS):      ", String::new()),
     };
-    let apop = match p.server.offers(Feature::Apop) {
+    let apop = match p.apop {
         true => "",
         false => "       (this server has no APOP: Login failed)",
     };

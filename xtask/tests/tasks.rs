@@ -86,3 +86,33 @@ fn a_second_playground_leaves_the_first_alone() {
     assert!(first.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn no_apop_leaves_the_timestamp_out_of_the_greeting() {
+    let tmp = std::env::temp_dir().join(format!("xtask-test-apop-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let pop3 = free_port();
+    let mut command = Command::new(XTASK);
+    command
+        .args([
+            "playground",
+            "--server",
+            "builtin",
+            "--no-apop",
+            "--pop3-port",
+            &pop3,
+        ])
+        .args(["--pop3s-port", &free_port()])
+        .env("TMPDIR", &tmp);
+    let mut running = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(running.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("this server has no APOP")));
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", pop3.parse::<u16>().unwrap())).unwrap();
+    let mut greeting = String::new();
+    BufReader::new(tcp).read_line(&mut greeting).unwrap();
+    assert_eq!(greeting, "+OK POP3 playground ready.\r\n");
+    // SAFETY: kill has no memory effects; the pid is our own child's, not yet reaped.
+    unsafe { libc::kill(running.id() as libc::pid_t, libc::SIGTERM) };
+    assert!(running.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
