@@ -83,10 +83,7 @@ impl ServerKind {
 
     /// Why this server cannot run here, or `None` when it can.
     pub fn missing(self) -> Option<String> {
-        match self {
-            ServerKind::Builtin => None,
-            _ => servers::missing(self),
-        }
+        servers::missing(self)
     }
 
     /// Whether its mailbox is the Maildir the playground writes, which

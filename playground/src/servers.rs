@@ -24,7 +24,8 @@ fn workspace() -> &'static Path {
         .expect("the playground lives in the workspace")
 }
 
-/// Why `server` cannot run here, or `None` when it can.
+/// Why `server` cannot run here, or `None` when it can (the built-in server, which needs
+/// nothing, always can).
 pub fn missing(server: ServerKind) -> Option<String> {
     missing_requirement(&server.to_string(), workspace())
 }
@@ -81,21 +82,16 @@ impl ScriptedServer {
                 String::from_utf8_lossy(&output.stderr)
             )));
         }
-        for port in [pop3, pop3s] {
-            if let Err(e) = crate::wait_for_listener(port, || Ok(())) {
-                return Err(io::Error::other(format!(
-                    "{e}; its logs:\n{}",
-                    logs(&dir.join("log"))
-                )));
-            }
-        }
-        if let Err(e) = crate::wait_for_greeting(pop3, || Ok(())) {
-            return Err(io::Error::other(format!(
+        // POP3S greets only through TLS: that port is ready when it listens.
+        let ready = crate::wait_for_greeting(pop3, || Ok(()))
+            .and_then(|()| crate::wait_for_listener(pop3s, || Ok(())));
+        match ready {
+            Ok(()) => Ok(running),
+            Err(e) => Err(io::Error::other(format!(
                 "{e}; its logs:\n{}",
                 logs(&dir.join("log"))
-            )));
+            ))),
         }
-        Ok(running)
     }
 }
 
