@@ -5,6 +5,7 @@ mod demo;
 mod dist;
 mod interop;
 mod man;
+mod play;
 mod playground;
 mod servers;
 
@@ -24,6 +25,10 @@ Tasks:
              run a local stand-in for the book's mail.example.com until Ctrl-C
              (NAME: builtin, dovecot, mailutils, courier, cyrus or popa3d);
              --no-apop: no APOP, as the book's server (apopconn: Login failed)
+  play HOST [-- COMMAND ARGS...]
+             a shell (or one command) on the book's host HOST (h1), where
+             mail.example.com is the playground (POP3 110, POP3S 995) and its CA is
+             trusted: type the chapter's commands as printed (root, or user namespaces)
   demo [--server NAME]
              start a playground and run the four tools against it, as in the book
   bench [--rounds N] [--only TEXT]
@@ -50,15 +55,17 @@ fn main() -> ExitCode {
             }
         }
     }
+    let task = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
-        Some("playground") => playground::run(&args[1..]),
-        Some("demo") => demo::run(&args[1..]),
-        Some("dist") => dist::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("install-servers") => servers::run(&args[1..]),
-        Some("interop") => interop::run(&args[1..]),
-        Some("bench-floor") => bench::floor(&args[1..]),
-        Some("bench-spawn") => bench::spawn(&args[1..]),
+        Some("playground") => done(playground::run(task)),
+        Some("play") => play::run(task),
+        Some("demo") => done(demo::run(task)),
+        Some("dist") => done(dist::run(task)),
+        Some("bench") => done(bench::run(task)),
+        Some("install-servers") => done(servers::run(task)),
+        Some("interop") => done(interop::run(task)),
+        Some("bench-floor") => done(bench::floor(task)),
+        Some("bench-spawn") => done(bench::spawn(task)),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -72,12 +79,17 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A task that ends without a status of its own: success, or its error.
+fn done(result: anyhow::Result<()>) -> anyhow::Result<ExitCode> {
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 /// The lines of USAGE about `task` (its synopsis and what it does), or `None` for a task

@@ -2,6 +2,7 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use anyhow::Context;
@@ -30,11 +31,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join("pop3-playground");
     // One playground at a time: a second would rewrite the first one's folder (and its
     // certificates) under its clients.
-    let mut lock = Lock::take(&dir.with_extension("lock"))?;
-    lock.describe(&format!(
-        "{server}, starting (process {})",
-        std::process::id()
-    ))?;
+    let mut lock = Lock::take(&lock_path(&std::env::temp_dir()))?;
+    lock.describe(&format!("{server}, starting (process {})", std::process::id()), None)?;
     for port in [ports.0, ports.1] {
         std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| {
             format!("port {port} is taken by another program: choose others with --pop3-port and --pop3s-port")
@@ -58,13 +56,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     ctrlc::set_handler(move || {
         let _ = stop.send(());
     })?;
-    lock.describe(&format!(
-        "{server} on POP3S port {}, POP3 port {}, CA {} (process {})",
-        playground.pop3s_port,
-        playground.pop3_port,
-        playground.certs.ca.display(),
-        std::process::id()
-    ))?;
+    lock.announce(&playground)?;
     print!("{}", instructions(&playground));
     stopped.recv()?;
     drop(playground);
@@ -72,11 +64,89 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A lock file held while a playground runs, saying which one.
-struct Lock(std::fs::File);
+/// What `cargo xtask play` needs of a running playground to join it.
+pub struct Running {
+    /// The server's name.
+    pub server: String,
+    /// Plain POP3 (STLS).
+    pub pop3_port: u16,
+    /// POP3S (implicit TLS).
+    pub pop3s_port: u16,
+    /// The CA certificate clients trust.
+    pub ca: PathBuf,
+    /// Whether the server offers APOP.
+    pub apop: bool,
+}
+
+impl Running {
+    pub fn of(p: &Playground) -> Self {
+        Running {
+            server: p.server.to_string(),
+            pop3_port: p.pop3_port,
+            pop3s_port: p.pop3s_port,
+            ca: p.certs.ca.clone(),
+            apop: p.apop,
+        }
+    }
+}
+
+/// The running `cargo xtask playground`, if there is one.
+pub fn running() -> anyhow::Result<Option<Running>> {
+    let path = lock_path(&std::env::temp_dir());
+    if !path.exists() {
+        return Ok(None);
+    }
+    let Err(text) = Lock::open(&path)? else {
+        return Ok(None);
+    };
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .ok_or_else(|| anyhow::anyhow!("a playground is starting ({}); try again in a moment", first_line(&text)))
+    };
+    Ok(Some(Running {
+        server: field("server")?.to_string(),
+        pop3_port: field("pop3_port")?.parse()?,
+        pop3s_port: field("pop3s_port")?.parse()?,
+        ca: PathBuf::from(field("ca")?),
+        apop: field("apop")? == "yes",
+    }))
+}
+
+/// Where a playground's lock is, for the programs that take `dir` as their temporary
+/// folder (TMPDIR).
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.join("pop3-playground.lock")
+}
+
+/// Makes `playground` the running one for the programs whose TMPDIR is `dir` (the demo's
+/// own `cargo xtask play` commands), while the lock returned is held.
+pub fn announce_in(dir: &Path, playground: &Playground) -> anyhow::Result<Lock> {
+    let mut lock = Lock::take(&lock_path(dir))?;
+    lock.announce(playground)?;
+    Ok(lock)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// A lock file held while a playground runs, saying which one: a line for people, then
+/// `name value` lines for `cargo xtask play`.
+pub struct Lock(std::fs::File);
 
 impl Lock {
-    fn take(path: &std::path::Path) -> anyhow::Result<Self> {
+    fn take(path: &Path) -> anyhow::Result<Self> {
+        Lock::open(path)?.map_err(|running| {
+            anyhow::anyhow!(
+                "a playground is already running: {}; use it, or stop it with Ctrl-C in its terminal",
+                first_line(&running)
+            )
+        })
+    }
+
+    /// The lock, or what the playground holding it wrote.
+    fn open(path: &Path) -> anyhow::Result<Result<Self, String>> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -86,22 +156,38 @@ impl Lock {
             .with_context(|| format!("opening {}", path.display()))?;
         // SAFETY: flock on a descriptor this File owns; no memory is involved.
         let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        if !taken {
-            let mut running = String::new();
-            file.read_to_string(&mut running)?;
-            anyhow::bail!(
-                "a playground is already running: {}; use it, or stop it with Ctrl-C in its terminal",
-                running.trim()
-            );
+        if taken {
+            return Ok(Ok(Lock(file)));
         }
-        Ok(Lock(file))
+        let mut running = String::new();
+        file.read_to_string(&mut running)?;
+        Ok(Err(running))
+    }
+
+    /// Says in the lock file which playground runs, and where.
+    fn announce(&mut self, p: &Playground) -> anyhow::Result<()> {
+        let running = format!(
+            "{} on POP3S port {}, POP3 port {}, CA {} (process {})",
+            p.server,
+            p.pop3s_port,
+            p.pop3_port,
+            p.certs.ca.display(),
+            std::process::id()
+        );
+        self.describe(&running, Some(&Running::of(p)))
     }
 
     /// Writes what runs into the lock file, for a second playground to tell.
-    fn describe(&mut self, running: &str) -> anyhow::Result<()> {
+    fn describe(&mut self, running: &str, details: Option<&Running>) -> anyhow::Result<()> {
         self.0.set_len(0)?;
         self.0.seek(SeekFrom::Start(0))?;
         writeln!(self.0, "{running}")?;
+        if let Some(r) = details {
+            let apop = if r.apop { "yes" } else { "no" };
+            writeln!(self.0, "server {}", r.server)?;
+            writeln!(self.0, "pop3_port {}\npop3s_port {}", r.pop3_port, r.pop3s_port)?;
+            writeln!(self.0, "ca {}\napop {apop}", r.ca.display())?;
+        }
         Ok(())
     }
 }
