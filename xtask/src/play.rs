@@ -37,7 +37,9 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             [dashes, words @ ..] if dashes == "--" && !words.is_empty() => (name, Some(words)),
             _ => bail!("usage: cargo xtask play HOST [-- COMMAND ARGS...]"),
         },
-        _ => bail!("usage: cargo xtask play HOST [-- COMMAND ARGS...] (the book's first host is h1)"),
+        _ => {
+            bail!("usage: cargo xtask play HOST [-- COMMAND ARGS...] (the book's first host is h1)")
+        }
     };
     crate::build_tools()?;
     let what = if words.is_some() { "command" } else { "shell" };
@@ -110,9 +112,7 @@ pub fn probe() -> anyhow::Result<()> {
 /// A name as play.sh takes: a short host name such as h1.
 fn is_host_name(name: &str) -> bool {
     (1..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !name.starts_with('-')
 }
 
@@ -176,7 +176,8 @@ impl Host {
         command
             .env("PATH", std::env::join_paths(paths)?)
             .env("SSL_CERT_FILE", &self.server.ca)
-            .env_remove("POP3_CA_FILE");
+            .env_remove("POP3_CA_FILE")
+            .env_remove("SSL_CERT_DIR");
         let (ours, theirs) = UnixStream::pair()?;
         let setup = Setup::new(&self.name, &self.dir.join("hosts"), theirs.into())?;
         // SAFETY: Setup::enter makes only system calls on memory prepared before the fork.
@@ -243,7 +244,10 @@ impl Setup {
             // Private mounts first, or the bind mount would show through to the host.
             let none = std::ptr::null();
             let private = libc::MS_REC | libc::MS_PRIVATE;
-            step("mount", libc::mount(none, c"/".as_ptr(), none, private, none.cast()) == 0)?;
+            step(
+                "mount",
+                libc::mount(none, c"/".as_ptr(), none, private, none.cast()) == 0,
+            )?;
             let hosts = c"/etc/hosts".as_ptr();
             let bind = libc::mount(self.hosts.as_ptr(), hosts, none, libc::MS_BIND, none.cast());
             step("mount /etc/hosts", bind == 0)?;
@@ -387,10 +391,7 @@ impl Relay {
                 });
             }
         });
-        Relay {
-            outcome,
-            listeners,
-        }
+        Relay { outcome, listeners }
     }
 
     /// The one line to give when starting `program` failed with `error`.

@@ -32,7 +32,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     // One playground at a time: a second would rewrite the first one's folder (and its
     // certificates) under its clients.
     let mut lock = Lock::take(&lock_path(&std::env::temp_dir()))?;
-    lock.describe(&format!("{server}, starting (process {})", std::process::id()), None)?;
+    lock.describe(
+        &format!("{server}, starting (process {})", std::process::id()),
+        None,
+    )?;
     for port in [ports.0, ports.1] {
         std::net::TcpListener::bind(("127.0.0.1", port)).with_context(|| {
             format!("port {port} is taken by another program: choose others with --pop3-port and --pop3s-port")
@@ -60,7 +63,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     print!("{}", instructions(&playground));
     stopped.recv()?;
     drop(playground);
-    println!("\nPlayground stopped.");
+    // Its terminal may be gone (a closed pipe): nothing left to say then.
+    let _ = writeln!(std::io::stdout(), "\nPlayground stopped.");
     Ok(())
 }
 
@@ -102,7 +106,12 @@ pub fn running() -> anyhow::Result<Option<Running>> {
     let field = |name: &str| {
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .ok_or_else(|| anyhow::anyhow!("a playground is starting ({}); try again in a moment", first_line(&text)))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a playground is starting ({}); try again in a moment",
+                    first_line(&text)
+                )
+            })
     };
     Ok(Some(Running {
         server: field("server")?.to_string(),
@@ -185,7 +194,11 @@ impl Lock {
         if let Some(r) = details {
             let apop = if r.apop { "yes" } else { "no" };
             writeln!(self.0, "server {}", r.server)?;
-            writeln!(self.0, "pop3_port {}\npop3s_port {}", r.pop3_port, r.pop3s_port)?;
+            writeln!(
+                self.0,
+                "pop3_port {}\npop3s_port {}",
+                r.pop3_port, r.pop3s_port
+            )?;
             writeln!(self.0, "ca {}\napop {apop}", r.ca.display())?;
         }
         Ok(())

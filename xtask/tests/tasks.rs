@@ -10,6 +10,7 @@ const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 fn every_task_has_its_usage_for_help() {
     for task in [
         "playground",
+        "play",
         "demo",
         "interop",
         "install-servers",
