@@ -29,9 +29,20 @@ pub fn summary(document: &[u8]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// The decoded text of every text/plain part, attachments included, in the order of the
-/// book's `message.walk()`, with LF line ends.
-pub fn plain_texts(document: &[u8]) -> Vec<String> {
+/// A text/plain part as printed.
+#[derive(Debug, PartialEq)]
+pub struct PlainText {
+    /// Its text, LF line ends.
+    pub text: String,
+    /// The charset it declares when mail-parser cannot decode it (the multi-byte ones of
+    /// its `full_encoding` feature, left out for size, or unknown ones): then `text` is the
+    /// part as sent, as the book printed it, not mojibake.
+    pub undecoded_charset: Option<String>,
+}
+
+/// Every text/plain part, attachments included, in the order of the book's
+/// `message.walk()`, decoded where the charset allows.
+pub fn plain_texts(document: &[u8]) -> Vec<PlainText> {
     let mut texts = Vec::new();
     if let Some(message) = parser().parse(document) {
         collect_plain_texts(&message, true, &mut texts);
@@ -44,23 +55,50 @@ pub fn plain_texts(document: &[u8]) -> Vec<String> {
 /// multipart, or the last part of one left unclosed) loses its last line end there, and
 /// `print` gives it back: the same is done here. Not for base64, whose decoded text keeps
 /// the line ends it encodes.
-fn collect_plain_texts(message: &Message<'_>, runs_to_end: bool, texts: &mut Vec<String>) {
+fn collect_plain_texts(message: &Message<'_>, runs_to_end: bool, texts: &mut Vec<PlainText>) {
     let end = message.raw_message.len();
     for part in &message.parts {
         let at_end = runs_to_end && part.raw_end_offset() as usize >= end;
         match &part.body {
             PartType::Message(nested) => collect_plain_texts(nested, at_end, texts),
-            // Lines end in LF on screen, as in the book's output, not in the wire's CRLF.
             PartType::Text(text) if is_plain(part.content_type()) => {
-                let mut text = text.replace("\r\n", "\n");
-                if at_end && part.encoding != Encoding::Base64 && text.ends_with('\n') {
+                let undecoded_charset = part
+                    .content_type()
+                    .and_then(|ct| ct.attribute("charset"))
+                    .filter(|charset| !decodable(charset));
+                let (mut text, decoded) = match undecoded_charset {
+                    None => (text.replace("\r\n", "\n"), part.encoding),
+                    Some(_) => {
+                        let sent = &message.raw_message
+                            [part.raw_body_offset() as usize..part.raw_end_offset() as usize];
+                        let sent = String::from_utf8_lossy(sent).replace("\r\n", "\n");
+                        (sent, Encoding::None)
+                    }
+                };
+                if at_end && decoded != Encoding::Base64 && text.ends_with('\n') {
                     text.pop();
                 }
-                texts.push(text)
+                texts.push(PlainText {
+                    text,
+                    undecoded_charset: undecoded_charset.map(str::to_string),
+                })
             }
             _ => {}
         }
     }
+}
+
+/// Whether mail-parser turns text in `charset` into Unicode. UTF-8 and ASCII need no
+/// decoder. Built without its `full_encoding` feature (left out for size), mail-parser keeps
+/// stand-ins for its multi-byte decoders that read UTF-8: they make two replacement
+/// characters of bytes B0 A1, which every real decoder of its charsets reads as text.
+fn decodable(charset: &str) -> bool {
+    let unicode = ["utf-8", "utf8", "us-ascii", "ascii"];
+    unicode
+        .iter()
+        .any(|name| charset.eq_ignore_ascii_case(name))
+        || mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())
+            .is_some_and(|decode| decode(b"\xB0\xA1") != "\u{FFFD}\u{FFFD}")
 }
 
 /// text/plain, which is also what a part without Content-Type is.
@@ -86,6 +124,60 @@ pub fn body_lost(headers: &[u8], document: &[u8], listed_size: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The texts of `super::plain_texts`, all of them decoded.
+    fn plain_texts(document: &[u8]) -> Vec<String> {
+        let parts = super::plain_texts(document);
+        parts
+            .into_iter()
+            .map(|part| {
+                assert_eq!(part.undecoded_charset, None);
+                part.text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_in_a_charset_it_cannot_decode_is_shown_as_sent() {
+        let mail = "Subject: x\r\nContent-Type: text/plain; charset=shift_jis\r\n\
+                    Content-Transfer-Encoding: base64\r\n\r\ngrGC8YLJgr+CzQo=\r\n";
+        let parts = super::plain_texts(mail.as_bytes());
+        let expected = PlainText {
+            text: "grGC8YLJgr+CzQo=".into(),
+            undecoded_charset: Some("shift_jis".into()),
+        };
+        assert_eq!(parts, [expected]);
+        // KOI8-R it decodes.
+        let koi8 = mail
+            .replace("shift_jis", "koi8-r")
+            .replace("grGC8YLJgr+CzQo=", "8NLJ18XUIQo=");
+        assert_eq!(plain_texts(koi8.as_bytes()), ["Привет!\n"]);
+    }
+
+    #[test]
+    fn the_charsets_it_decodes_are_told_from_those_it_cannot() {
+        for charset in [
+            "UTF-8",
+            "us-ascii",
+            "ISO-8859-1",
+            "iso-8859-8",
+            "windows-1252",
+            "koi8-r",
+            "utf-16le",
+        ] {
+            assert!(decodable(charset), "{charset}");
+        }
+        for charset in [
+            "Shift_JIS",
+            "big5",
+            "gb2312",
+            "euc-kr",
+            "iso-2022-jp",
+            "x-unknown",
+        ] {
+            assert!(!decodable(charset), "{charset}");
+        }
+    }
 
     #[test]
     fn body_lost_only_when_retr_brings_the_headers_alone_and_list_said_more() {
