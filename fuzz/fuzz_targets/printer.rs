@@ -10,8 +10,8 @@ fuzz_target!(|data: &[u8]| {
     for (_, value) in summary(data) {
         assert!(!terminal_safe(&value).contains('\u{1b}'));
     }
-    for text in plain_texts(data) {
-        let shown = terminal_safe(&text);
+    for part in plain_texts(data) {
+        let shown = terminal_safe(&part.text);
         assert!(!shown.contains(|c: char| c.is_control() && c != '\n' && c != '\t'));
     }
 });

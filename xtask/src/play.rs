@@ -42,6 +42,8 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         }
     };
     crate::build_tools()?;
+    // Before any server starts: where namespaces are refused, that one line is all.
+    probe()?;
     let what = if words.is_some() { "command" } else { "shell" };
     let (server, _fresh) = match crate::playground::running()? {
         Some(running) => {
