@@ -48,7 +48,9 @@ Tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [task, rest @ ..] = args.as_slice() {
-        if rest.iter().any(|a| a == "-h" || a == "--help") {
+        // Words after `--` are a command's own (`play h1 -- popconn --help`).
+        let options = rest.split(|a| a == "--").next().unwrap_or_default();
+        if options.iter().any(|a| a == "-h" || a == "--help") {
             if let Some(usage) = task_usage(task) {
                 print!("{usage}");
                 return ExitCode::SUCCESS;

@@ -12,11 +12,12 @@ use std::ffi::CString;
 use std::io::{self, IoSliceMut};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -81,11 +82,26 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         None => host.shell()?,
     };
     let relay = host.enter(&mut command)?;
-    let program = words.map_or("a shell".to_string(), |words| words[0].clone());
-    let mut child = command.spawn().map_err(|e| relay.refusal(e, &program))?;
-    // As system(3) does: while the command runs, Ctrl-C and Ctrl-\ are its own.
-    let _ignored = IgnoreInterrupts::new();
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(step) = relay.refused() {
+                return Err(refusal(&step, e));
+            }
+            // As a shell says it: 127 for a command not found, 126 for one that cannot run.
+            let program = words.map_or("a shell".into(), |words| words[0].clone());
+            eprintln!("xtask: cannot run {program}: {e}");
+            let code = if e.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            return Ok(ExitCode::from(code));
+        }
+    };
+    let signals = Signals::while_running(&child);
     let status = child.wait()?;
+    drop(signals);
     drop(relay);
     Ok(match (status.code(), status.signal()) {
         (Some(code), _) => ExitCode::from(code as u8),
@@ -106,7 +122,13 @@ pub fn probe() -> anyhow::Result<()> {
     let host = Host::new("h1", nowhere)?;
     let mut command = Command::new("true");
     let relay = host.enter(&mut command)?;
-    let status = command.status().map_err(|e| relay.refusal(e, "true"))?;
+    let status = match command.status() {
+        Ok(status) => status,
+        Err(e) => match relay.refused() {
+            Some(step) => return Err(refusal(&step, e)),
+            None => return Err(e).context("running true on h1"),
+        },
+    };
     anyhow::ensure!(status.success(), "`true` failed on h1: {status}");
     Ok(())
 }
@@ -128,14 +150,9 @@ pub struct Host {
 
 impl Host {
     pub fn new(name: &str, server: Running) -> anyhow::Result<Self> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pop3-play-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let dir = private_dir(name)?;
         let bin = dir.join("bin");
-        std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+        std::fs::create_dir(&bin)?;
         let [a, b, c, d] = MAIL_ADDRESS;
         std::fs::write(
             dir.join("hosts"),
@@ -162,7 +179,10 @@ impl Host {
         let rc = self.dir.join("bashrc");
         std::fs::write(
             &rc,
-            format!("[ -f ~/.bashrc ] && . ~/.bashrc\nPS1='{prompt}'\n"),
+            format!(
+                "[ -f ~/.bashrc ] && . ~/.bashrc\nPATH={}:$PATH\nPS1='{prompt}'\n",
+                self.dir.join("bin").display()
+            ),
         )?;
         let mut bash = Command::new("/bin/bash");
         bash.arg("--rcfile").arg(rc).arg("-i");
@@ -194,6 +214,24 @@ impl Drop for Host {
     }
 }
 
+/// A new folder in the temporary folder, made by this process alone: a name someone else
+/// made first is skipped, not trusted (its files could be links to elsewhere).
+fn private_dir(name: &str) -> anyhow::Result<PathBuf> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let dir = std::env::temp_dir().join(format!(
+            "pop3-play-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+}
+
 /// What the child does between fork and exec to stand on the host; everything it needs is
 /// made beforehand, as allocating after a fork is not safe.
 struct Setup {
@@ -208,8 +246,8 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str, hosts: &std::path::Path, parent: OwnedFd) -> anyhow::Result<Self> {
-        // SAFETY: getuid and getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        // SAFETY: geteuid and getegid cannot fail.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         Ok(Setup {
             root: playground::running_as_root(),
             uid_map: format!("0 {uid} 1\n").into_bytes(),
@@ -371,62 +409,96 @@ fn receive_fds(socket: &UnixStream) -> Result<[TcpListener; 2], String> {
 pub struct Relay {
     /// Whether the namespaces were made, or which step was refused.
     outcome: mpsc::Receiver<Result<(), String>>,
-    listeners: Arc<Mutex<Vec<RawFd>>>,
+    /// The listeners (clones: shutting one down wakes its accept loop).
+    listeners: Arc<Mutex<Vec<TcpListener>>>,
+    stopped: Arc<AtomicBool>,
 }
 
 impl Relay {
     fn start(socket: UnixStream, server: &Running) -> Self {
         let (told, outcome) = mpsc::channel();
         let listeners = Arc::new(Mutex::new(Vec::new()));
-        let kept = listeners.clone();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (kept, stop) = (listeners.clone(), stopped.clone());
         let ports = [server.pop3_port, server.pop3s_port];
         std::thread::spawn(move || {
             let received = receive_fds(&socket);
-            let _ = told.send(received.as_ref().map(|_| ()).map_err(Clone::clone));
+            let outcome = received.as_ref().map(|_| ()).map_err(Clone::clone);
             for (listener, port) in received.into_iter().flatten().zip(ports) {
-                kept.lock().unwrap().push(listener.as_raw_fd());
-                std::thread::spawn(move || {
-                    for inside in listener.incoming() {
-                        let Ok(inside) = inside else { break };
-                        std::thread::spawn(move || join(inside, port));
+                if let Ok(clone) = listener.try_clone() {
+                    kept.lock().unwrap().push(clone);
+                }
+                let stop = stop.clone();
+                std::thread::spawn(move || loop {
+                    match listener.accept() {
+                        Ok((inside, _)) => {
+                            std::thread::spawn(move || join(inside, port));
+                        }
+                        Err(_) if stop.load(Ordering::Relaxed) => break,
+                        // Out of descriptors, say: the port stays, for the next connection.
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
                     }
                 });
             }
+            let _ = told.send(outcome);
         });
-        Relay { outcome, listeners }
+        Relay {
+            outcome,
+            listeners,
+            stopped,
+        }
     }
 
-    /// The one line to give when starting `program` failed with `error`.
-    pub fn refusal(&self, error: io::Error, program: &str) -> anyhow::Error {
-        let Ok(Err(step)) = self.outcome.recv_timeout(Duration::from_secs(5)) else {
-            return anyhow::anyhow!("cannot run {program}: {error}");
-        };
-        let why = if playground::running_as_root() {
-            "root here lacks CAP_SYS_ADMIN (a container?)"
-        } else {
-            "user namespaces are disabled here (sysctl user.max_user_namespaces, \
-             kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns)"
-        };
-        anyhow::anyhow!(
-            "cannot make the book's network: {step} was refused ({error}): {why}; \
-             run `cargo xtask playground` instead and use the localhost ports it prints"
-        )
+    /// The step the child was refused, if the namespaces could not be made (waits for the
+    /// child's word).
+    fn refused(&self) -> Option<String> {
+        match self.outcome.recv_timeout(Duration::from_secs(5)) {
+            Ok(Err(step)) => Some(step),
+            _ => None,
+        }
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        for &fd in self.listeners.lock().unwrap().iter() {
-            // SAFETY: wakes the accept loop, which then ends and closes the listener.
-            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        // The listeners are kept before the child's word is passed on: once it is in (or
+        // the relay thread has ended), every one of them is in the list.
+        let _ = self.outcome.recv_timeout(Duration::from_secs(1));
+        self.stopped.store(true, Ordering::Relaxed);
+        for listener in self.listeners.lock().unwrap().iter() {
+            // SAFETY: shuts down a socket this clone owns, which wakes its accept loop.
+            unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
         }
     }
 }
 
+/// The one line for namespaces that could not be made: `step` failed with `error`.
+fn refusal(step: &str, error: io::Error) -> anyhow::Error {
+    let advice = "run `cargo xtask playground` instead and use the localhost ports it prints";
+    if step != "unshare" {
+        return anyhow::anyhow!(
+            "cannot make the book's network: {step} was refused in the new namespaces ({error}); {advice}"
+        );
+    }
+    let why = if playground::running_as_root() {
+        "root here lacks CAP_SYS_ADMIN (a container?)"
+    } else {
+        "user namespaces are disabled here (sysctl user.max_user_namespaces, \
+         kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns)"
+    };
+    anyhow::anyhow!(
+        "cannot make the book's network: unshare was refused ({error}): {why}; {advice}"
+    )
+}
+
 /// Copies both ways between a connection to mail.example.com and the playground's `port`.
 fn join(inside: TcpStream, port: u16) {
-    let Ok(outside) = TcpStream::connect(("127.0.0.1", port)) else {
-        return;
+    let outside = match TcpStream::connect(("127.0.0.1", port)) {
+        Ok(outside) => outside,
+        Err(e) => {
+            eprintln!("play: {MAIL_HOST}: the playground on port {port} does not answer ({e}); if it was stopped, leave this shell and open another");
+            return;
+        }
     };
     let (Ok(mut inside_read), Ok(mut outside_write)) = (inside.try_clone(), outside.try_clone())
     else {
@@ -442,26 +514,46 @@ fn join(inside: TcpStream, port: u16) {
     let _ = upstream.join();
 }
 
-/// SIGINT and SIGQUIT ignored while it lives.
-struct IgnoreInterrupts;
+/// The command's process, for [`pass_on`].
+static COMMAND: AtomicI32 = AtomicI32::new(0);
 
-impl IgnoreInterrupts {
-    fn new() -> Self {
-        // SAFETY: sets the disposition of two signals to SIG_IGN; no handler runs.
-        unsafe {
-            libc::signal(libc::SIGINT, libc::SIG_IGN);
-            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-        }
-        IgnoreInterrupts
+/// Passes a signal on to the command (async-signal-safe: one atomic load, one kill).
+extern "C" fn pass_on(signal: libc::c_int) {
+    let pid = COMMAND.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, signal) };
     }
 }
 
-impl Drop for IgnoreInterrupts {
-    fn drop(&mut self) {
-        // SAFETY: restores the default disposition.
+/// While the command runs: SIGINT and SIGQUIT are ignored (the terminal sends them to the
+/// command as well, which decides), and SIGTERM and SIGHUP (a closed terminal) are passed
+/// on to it, so that play outlives it and stops its server and removes its files.
+struct Signals;
+
+impl Signals {
+    fn while_running(command: &std::process::Child) -> Self {
+        COMMAND.store(command.id() as i32, Ordering::Relaxed);
+        let handler = pass_on as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: sets dispositions; the handler only does async-signal-safe things.
         unsafe {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+            libc::signal(libc::SIGTERM, handler);
+            libc::signal(libc::SIGHUP, handler);
         }
+        Signals
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        // SAFETY: restores the default dispositions.
+        unsafe {
+            for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+        COMMAND.store(0, Ordering::Relaxed);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -97,12 +98,21 @@ impl Running {
 /// The running `cargo xtask playground`, if there is one.
 pub fn running() -> anyhow::Result<Option<Running>> {
     let path = lock_path(&std::env::temp_dir());
-    if !path.exists() {
-        return Ok(None);
-    }
-    let Err(text) = Lock::open(&path)? else {
+    // Read only, and only a lock file of this user's: in a shared /tmp, another user's file
+    // (or a stale one of root's) says nothing about this user's playground.
+    let Ok(mut file) = std::fs::File::open(&path) else {
         return Ok(None);
     };
+    // SAFETY: geteuid cannot fail.
+    if file.metadata()?.uid() != unsafe { libc::geteuid() } {
+        return Ok(None);
+    }
+    // SAFETY: flock on a descriptor this File owns; no memory is involved.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        return Ok(None); // no playground holds it
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
     let field = |name: &str| {
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
@@ -146,16 +156,6 @@ pub struct Lock(std::fs::File);
 
 impl Lock {
     fn take(path: &Path) -> anyhow::Result<Self> {
-        Lock::open(path)?.map_err(|running| {
-            anyhow::anyhow!(
-                "a playground is already running: {}; use it, or stop it with Ctrl-C in its terminal",
-                first_line(&running)
-            )
-        })
-    }
-
-    /// The lock, or what the playground holding it wrote.
-    fn open(path: &Path) -> anyhow::Result<Result<Self, String>> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -165,12 +165,15 @@ impl Lock {
             .with_context(|| format!("opening {}", path.display()))?;
         // SAFETY: flock on a descriptor this File owns; no memory is involved.
         let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        if taken {
-            return Ok(Ok(Lock(file)));
+        if !taken {
+            let mut running = String::new();
+            file.read_to_string(&mut running)?;
+            anyhow::bail!(
+                "a playground is already running: {}; use it, or stop it with Ctrl-C in its terminal",
+                first_line(&running)
+            );
         }
-        let mut running = String::new();
-        file.read_to_string(&mut running)?;
-        Ok(Err(running))
+        Ok(Lock(file))
     }
 
     /// Says in the lock file which playground runs, and where.
@@ -186,21 +189,22 @@ impl Lock {
         self.describe(&running, Some(&Running::of(p)))
     }
 
-    /// Writes what runs into the lock file, for a second playground to tell.
+    /// Writes what runs into the lock file, for a second playground to tell, in one write
+    /// (a reader never sees half of it).
     fn describe(&mut self, running: &str, details: Option<&Running>) -> anyhow::Result<()> {
-        self.0.set_len(0)?;
-        self.0.seek(SeekFrom::Start(0))?;
-        writeln!(self.0, "{running}")?;
+        let mut text = format!("{running}\n");
         if let Some(r) = details {
             let apop = if r.apop { "yes" } else { "no" };
-            writeln!(self.0, "server {}", r.server)?;
-            writeln!(
-                self.0,
-                "pop3_port {}\npop3s_port {}",
-                r.pop3_port, r.pop3s_port
-            )?;
-            writeln!(self.0, "ca {}\napop {apop}", r.ca.display())?;
+            text += &format!("server {}\npop3_port {}\n", r.server, r.pop3_port);
+            text += &format!(
+                "pop3s_port {}\nca {}\napop {apop}\n",
+                r.pop3s_port,
+                r.ca.display()
+            );
         }
+        self.0.seek(SeekFrom::Start(0))?;
+        self.0.write_all(text.as_bytes())?;
+        self.0.set_len(text.len() as u64)?;
         Ok(())
     }
 }

@@ -228,3 +228,44 @@ fn without_namespaces_one_line_says_why() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn help_after_the_dashes_is_the_commands_and_a_missing_command_exits_127() {
+    let tmp = private_tmp("words");
+    let out = play(Command::new(XTASK), &tmp, "", &["popconn", "--help"]);
+    assert!(
+        stdout(&out).contains("\nusage: popconn [options] hostname username\n"),
+        "{out:?}"
+    );
+    let out = play(Command::new(XTASK), &tmp, "", &["no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("xtask: cannot run no-such-command: No such file"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// h1's /etc/hosts and host name stay h1's, even where mounts propagate (systemd makes /
+/// shared; a scratch mount namespace with / made shared stands in for such a host).
+#[test]
+fn the_hosts_own_mounts_and_name_are_left_alone() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can make a scratch mount namespace with / shared");
+        return;
+    }
+    let tmp = private_tmp("mounts");
+    let script = format!(
+        "mount --make-rshared / && before=$(findmnt -n /etc/hosts; hostname) && \
+         CARGO=true TMPDIR={tmp} {XTASK} play h1 -- true && \
+         [ \"$(findmnt -n /etc/hosts; hostname)\" = \"$before\" ] && echo unchanged",
+        tmp = tmp.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "unchanged", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "unchanged\n", "{out:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
