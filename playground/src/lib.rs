@@ -210,7 +210,12 @@ impl Playground {
         if dir.exists() {
             fs::remove_dir_all(dir)?;
         }
-        fs::create_dir_all(dir)?;
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        // Made here, not found: a folder someone else slipped in (its files links to
+        // elsewhere) makes this fail rather than be written through.
+        fs::create_dir(dir)?;
         let certs = certs::generate(&dir.join("tls"), &options.certs)?;
         let home = dir.join("home");
         let maildir = home.join("Maildir");
