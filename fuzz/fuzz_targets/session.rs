@@ -1,38 +1,54 @@
 //! A whole session against a server that sends anything: status lines, multi-line data with
 //! dot-stuffing, listings, split at any point, with commands sent ahead (pipelining) or not.
-//! Errors are fine; panics and hangs are not.
+//! Errors are fine; panics and hangs are not. After a protocol error the session is out of
+//! step: nothing more may be written, QUIT included (it would apply deletions).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::{Ahead, Client, Mechanism};
+use pop3_core::{Ahead, Client, Error, Mechanism};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, server)) = data.split_first() else { return };
-    let stream = ScriptedStream::new(server).in_chunks_of(usize::from(first % 16) + 1);
+    let mut stream = ScriptedStream::new(server).in_chunks_of(usize::from(first % 16) + 1);
+    if first & 0x20 != 0 {
+        stream = stream.all_at_once(); // answers may come before their commands
+    }
     let Ok(mut client) = Client::new(stream) else { return };
     let _ = client.capa();
     client.set_pipelining(first & 0x10 != 0);
     let _ = client.login("brandon", "abc123");
-    let _ = client.send_ahead(Ahead::List);
-    let _ = client.send_ahead(Ahead::Stat);
-    let _ = client.send_ahead(Ahead::Top { number: 2, lines: 0 });
-    let _ = client.send_ahead(Ahead::Retr(2));
-    let _ = client.dele_later(3);
-    let _ = client.stat();
-    let _ = client.list();
-    let _ = client.uidl();
-    let _ = client.list_one(1);
-    let _ = client.top(1, 0);
-    let _ = client.retr(2);
-    let _ = client.top(2, 0);
-    if let Ok(message) = client.retr(1) {
+    let mut lost_step = false;
+    let mut note = |result: Result<(), Error>| {
+        lost_step |= matches!(result, Err(Error::Protocol(_)));
+    };
+    note(client.send_ahead(Ahead::List));
+    note(client.send_ahead(Ahead::Stat));
+    note(client.send_ahead(Ahead::Top { number: 2, lines: 0 }));
+    note(client.send_ahead(Ahead::Retr(2)));
+    note(client.dele_later(3));
+    note(client.stat().map(drop));
+    note(client.list().map(drop));
+    note(client.uidl().map(drop));
+    note(client.list_one(1).map(drop));
+    note(client.top(1, 0).map(drop));
+    note(client.retr(2).map(drop));
+    note(client.top(2, 0).map(drop));
+    match client.retr(1) {
         // Un-stuffing only removes bytes.
-        assert!(message.len() <= server.len());
+        Ok(message) => assert!(message.len() <= server.len()),
+        Err(e) => note(Err(e)),
     }
+    // A malformed APOP timestamp is refused before anything is sent: the session is in step.
     let _ = client.apop("brandon", "abc123");
-    let _ = client.authenticate(Mechanism::XOAuth2, "brandon", "token");
-    let _ = client.authenticate(Mechanism::Plain, "brandon", &"long".repeat(80));
-    let _ = client.dele(1);
+    note(client.authenticate(Mechanism::XOAuth2, "brandon", "token").map(drop));
+    note(client.authenticate(Mechanism::Plain, "brandon", &"long".repeat(80)).map(drop));
+    note(client.dele(1).map(drop));
+    if lost_step {
+        assert!(client.out_of_step());
+        let written = client.get_ref().written.len();
+        assert!(client.noop().is_err());
+        assert_eq!(client.get_ref().written.len(), written, "written after a protocol error");
+    }
     let _ = client.quit();
 });

@@ -157,3 +157,77 @@ fn quit_unanswered_after_deletions_says_their_fate_is_unknown() {
         "whether the 1 deletion(s) asked for took effect is unknown",
     );
 }
+
+/// CAPA's answer for a server with or without pipelining.
+fn capabilities(pipelining: bool) -> &'static str {
+    if pipelining {
+        "TOP\r\nPIPELINING"
+    } else {
+        "TOP"
+    }
+}
+
+#[test]
+fn an_answer_no_command_asked_for_ends_the_session_unquit() {
+    // One TOP-shaped answer more after LIST's: taken in turn, every answer would shift by
+    // one, and message 2 would show message 1's headers before the user deletes "it".
+    for pipelining in [false, true] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer(capabilities(pipelining));
+            peer.send("+OK ready\r\n")?;
+            peer.accept_login()?;
+            peer.answer("+OK\r\n1 20\r\n2 20\r\n.\r\n+OK\r\nSubject: one\r\n\r\n.")?;
+            peer.answer_rest()
+        })
+        .unwrap();
+        let out = run_answering(&server, "n\ny\nn\ny\n");
+        assert_one_error_line(
+            &out,
+            "download_and_delete",
+            "bytes no command asked for, before TOP",
+        );
+        let received = server.received();
+        assert!(
+            !received
+                .iter()
+                .any(|c| c.starts_with("TOP") || c.starts_with("DELE") || c == "QUIT"),
+            "{received:?}"
+        );
+    }
+}
+
+#[test]
+fn a_server_out_of_step_after_a_deletion_gets_no_quit() {
+    // Message 1 is marked for deletion; then TOP 2's answer has no status line. From here
+    // the server's answers cannot be trusted to mean what the session expects, so QUIT,
+    // which would apply the deletion, is not sent, and the error says so.
+    for pipelining in [false, true] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer(capabilities(pipelining));
+            peer.send("+OK ready\r\n")?;
+            peer.accept_login()?;
+            peer.answer("+OK\r\n1 20\r\n2 20\r\n.")?;
+            while let Some(command) = peer.command()? {
+                match command.as_str() {
+                    "TOP 1 0" => peer.send("+OK\r\nSubject: one\r\n\r\n.\r\n")?,
+                    "TOP 2 0" => peer.send("Subject: two\r\n\r\n.\r\n")?,
+                    _ => peer.send("+OK\r\n")?,
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let out = run_answering(&server, "n\ny\nn\ny\n");
+        assert_one_error_line(
+            &out,
+            "download_and_delete",
+            "expected +OK or -ERR, got \"Subject: two\"; QUIT not sent, so the 1 deletion(s) asked for were not applied",
+        );
+        let received = server.received();
+        assert!(received.contains(&"DELE 1".to_string()), "{received:?}");
+        assert!(
+            !received.contains(&"QUIT".to_string()),
+            "pipelining {pipelining}: {received:?}"
+        );
+    }
+}

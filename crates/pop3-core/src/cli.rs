@@ -426,7 +426,12 @@ pub fn log_in(
     let needs_utf8 = !user.is_ascii() || !secret.is_ascii();
     let may_pipeline = args.pipelining && !then.is_empty();
     let capabilities = match args.auth.is_some() || needs_utf8 || may_pipeline {
-        true => p.capa().ok(),
+        // A server without CAPA refuses it (-ERR); anything else wrong is the session's end.
+        true => match p.capa() {
+            Ok(capabilities) => Some(capabilities),
+            Err(Error::Server(_)) => None,
+            Err(other) => return Err(other),
+        },
         false => None,
     };
     p.set_pipelining(may_pipeline && capabilities.as_ref().is_some_and(|c| c.has("PIPELINING")));
@@ -488,7 +493,9 @@ pub fn login_failed(error: Error) -> Result<ExitCode> {
 /// lost with the connection, QUIT's answer cannot tell whether they did, and the error
 /// says so. Before any login was accepted (a refused one), a server that has closed
 /// (Dovecot after `[IN-USE]`, popa3d after a wrong password) has said its last word: QUIT
-/// could change nothing, and the `Login failed:` line stays the only one.
+/// could change nothing, and the `Login failed:` line stays the only one. After a protocol
+/// error the session is out of step with the server: no QUIT is sent, and the error says
+/// the deletions asked for were not applied.
 pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
     match outcome {
         Ok(code) => {
@@ -504,6 +511,16 @@ pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Re
             }
         }
         Err(e) => {
+            let marked = client.marked_for_deletion();
+            if client.out_of_step() {
+                // The client sends nothing more, QUIT included: nothing marked is deleted.
+                return Err(match e {
+                    Error::Protocol(what) if marked > 0 => Error::Protocol(format!(
+                        "{what}; QUIT not sent, so the {marked} deletion(s) asked for were not applied"
+                    )),
+                    e => e,
+                });
+            }
             if !e.connection_lost() {
                 let _ = client.quit();
             }

@@ -60,6 +60,9 @@ pub struct Client<S> {
     marked: u32,
     /// The server accepted a login: the session is in the TRANSACTION state.
     logged_in: bool,
+    /// The protocol error after which the server's answers can no longer be matched to
+    /// the commands: nothing more is sent, QUIT included.
+    out_of_step: Option<String>,
 }
 
 /// A command that can travel before its answer is wanted, with [`Client::send_ahead`]: the
@@ -172,6 +175,7 @@ impl<S: Read + Write> Client<S> {
             live_messages: None,
             marked: 0,
             logged_in: false,
+            out_of_step: None,
         }
     }
 
@@ -197,8 +201,22 @@ impl<S: Read + Write> Client<S> {
     /// Sends one command line. `traced` is what the trace shows (secrets masked).
     /// A line break inside would let an argument inject commands, so it is refused.
     fn put_line(&mut self, line: &str, traced: &str) -> Result<()> {
+        let verb = traced.split(' ').next().unwrap_or_default();
+        if let Some(why) = &self.out_of_step {
+            return Err(Error::Protocol(format!(
+                "{verb} not sent: the session is out of step with the server ({why})"
+            )));
+        }
+        // With nothing in flight, whatever has arrived was asked for by no command: the
+        // server is ahead of the session, and the next answer would be taken for this
+        // command's.
+        if self.pending.is_empty() && self.start < self.end {
+            let unasked = self.end - self.start;
+            return Err(self.lose_step(Error::Protocol(format!(
+                "the server sent {unasked} bytes no command asked for, before {verb}"
+            ))));
+        }
         if line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            let verb = traced.split(' ').next().unwrap_or_default();
             return Err(Error::Usage(format!(
                 "refusing to send {verb}: an argument holds a line break or NUL"
             )));
@@ -275,9 +293,9 @@ impl<S: Read + Write> Client<S> {
             }
             searched = pending.len();
             if searched >= MAX_LINE {
-                return Err(Error::Protocol(format!(
+                return Err(self.lose_step(Error::Protocol(format!(
                     "the server sent a line longer than {MAX_LINE} bytes"
-                )));
+                ))));
             }
             if !self.fill()? {
                 return Err(closed(if searched == 0 {
@@ -304,11 +322,25 @@ impl<S: Read + Write> Client<S> {
         } else if line.starts_with("-ERR") {
             Err(Error::Server(ServerError::new(line)))
         } else {
-            Err(Error::Protocol(format!(
+            Err(self.lose_step(Error::Protocol(format!(
                 "expected +OK or -ERR, got {:?}",
                 response::shorten(&line)
-            )))
+            ))))
         }
+    }
+
+    /// Notes a protocol error: the server no longer answers as this session expects, so
+    /// nothing more is sent to it. Without QUIT, nothing marked is deleted (RFC 1939).
+    fn lose_step(&mut self, error: Error) -> Error {
+        if let Error::Protocol(what) = &error {
+            self.out_of_step.get_or_insert_with(|| what.clone());
+        }
+        error
+    }
+
+    /// `result`, a protocol error in it noted by [`Client::lose_step`].
+    fn in_step<T>(&mut self, result: Result<T>) -> Result<T> {
+        result.map_err(|e| self.lose_step(e))
     }
 
     /// Reads one line of a multi-line listing (LIST, UIDL, CAPA), dot-unstuffed;
@@ -492,7 +524,7 @@ impl<S: Read + Write> Client<S> {
             }
         };
         match first_error {
-            Some(e) => Err(e),
+            Some(e) => Err(self.lose_step(e)),
             None => Ok(status),
         }
     }
@@ -623,10 +655,10 @@ impl<S: Read + Write> Client<S> {
                 ));
             }
             let Some(challenge) = line.strip_prefix('+') else {
-                return Err(Error::Protocol(format!(
+                return Err(self.lose_step(Error::Protocol(format!(
                     "expected +OK, -ERR or a + challenge to AUTH, got {:?}",
                     response::shorten(&line)
-                )));
+                ))));
             };
             if sent {
                 // A challenge after the response is the server explaining its refusal.
@@ -638,9 +670,9 @@ impl<S: Read + Write> Client<S> {
                 sent = true;
             }
         }
-        Err(Error::Protocol(
+        Err(self.lose_step(Error::Protocol(
             "AUTH: the server kept sending challenges".into(),
-        ))
+        )))
     }
 
     /// UTF8 (RFC 6856): from now on user names, passwords and mail may be UTF-8. Send it
@@ -730,7 +762,7 @@ impl<S: Read + Write> Client<S> {
     /// ```
     pub fn stat(&mut self) -> Result<Stat> {
         let line = self.short_cmd(&Ahead::Stat.line())?;
-        let stat = response::parse_stat(response::ok_text(&line))?;
+        let stat = self.in_step(response::parse_stat(response::ok_text(&line)))?;
         self.live_messages = Some(LiveCount {
             counted: stat.count,
             marked_then: self.marked,
@@ -802,7 +834,7 @@ impl<S: Read + Write> Client<S> {
     /// ```
     pub fn list_one(&mut self, number: u32) -> Result<ScanListing> {
         let line = self.short_cmd(&format!("LIST {number}"))?;
-        response::parse_scan_listing(response::ok_text(&line))
+        self.in_step(response::parse_scan_listing(response::ok_text(&line)))
     }
 
     /// RETR: the whole message, line ends as sent (CRLF).
@@ -978,6 +1010,12 @@ impl<S: Read + Write> Client<S> {
         Ok(reply)
     }
 
+    /// Whether a protocol error put the session out of step with the server: from then on
+    /// nothing is sent, QUIT included, so none of the deletions asked for applies.
+    pub fn out_of_step(&self) -> bool {
+        self.out_of_step.is_some()
+    }
+
     /// How many DELE commands this session sent since the last RSET: the deletions QUIT
     /// asks the server to apply (fewer, if the server refused some).
     pub fn marked_for_deletion(&self) -> u32 {
@@ -1012,7 +1050,7 @@ impl<S: Read + Write> Client<S> {
     /// ```
     pub fn uidl_one(&mut self, number: u32) -> Result<UniqueId> {
         let line = self.short_cmd(&format!("UIDL {number}"))?;
-        response::parse_unique_id(response::ok_text(&line))
+        self.in_step(response::parse_unique_id(response::ok_text(&line)))
     }
 
     /// CAPA (RFC 2449): what the server supports.

@@ -11,6 +11,8 @@ pub struct ScriptedStream {
     input: Vec<u8>,
     read_pos: usize,
     chunk: usize,
+    /// Reads stop at line ends, as a server's answer lines come when they are due.
+    by_line: bool,
     /// Everything the client wrote, in order.
     pub written: Vec<u8>,
 }
@@ -22,6 +24,7 @@ impl ScriptedStream {
             input: server.as_ref().to_vec(),
             read_pos: 0,
             chunk: usize::MAX,
+            by_line: true,
             written: Vec::new(),
         }
     }
@@ -29,6 +32,13 @@ impl ScriptedStream {
     /// Returns at most `chunk` bytes per read (at least 1).
     pub fn in_chunks_of(mut self, chunk: usize) -> Self {
         self.chunk = chunk.max(1);
+        self
+    }
+
+    /// Lets a read run past line ends: a server that sends answers before the commands that
+    /// ask for them (the client must notice), or answers split anywhere.
+    pub fn all_at_once(mut self) -> Self {
+        self.by_line = false;
         self
     }
 
@@ -41,7 +51,11 @@ impl ScriptedStream {
 impl Read for ScriptedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let rest = &self.input[self.read_pos..];
-        let n = rest.len().min(buf.len()).min(self.chunk);
+        let line_end = match self.by_line {
+            true => memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
+            false => rest.len(),
+        };
+        let n = line_end.min(buf.len()).min(self.chunk);
         buf[..n].copy_from_slice(&rest[..n]);
         self.read_pos += n;
         Ok(n)

@@ -179,7 +179,7 @@ fn list_all_and_one() {
 }
 
 #[test]
-fn list_refuses_disorder_but_stays_in_step() {
+fn list_refuses_disorder_and_then_sends_nothing_more() {
     let mut client = Client::new(ScriptedStream::new(format!(
         "{GREETING}+OK\r\n1 10\r\n1 10\r\n2 x\r\n.\r\n+OK 1 10\r\n"
     )))
@@ -189,7 +189,59 @@ fn list_refuses_disorder_but_stays_in_step() {
         err.to_string().contains("out of order or repeated"),
         "{err}"
     );
-    assert_eq!(client.stat().unwrap(), Stat { count: 1, size: 10 });
+    // A server that lists nonsense may mean anything by its next answers: the session is
+    // out of step, and neither STAT nor QUIT (which would apply deletions) goes out.
+    assert!(client.out_of_step());
+    let err = client.stat().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("STAT not sent: the session is out of step"),
+        "{err}"
+    );
+    assert_eq!(client.get_ref().written_text(), "LIST\r\n");
+    assert!(client.quit().is_err());
+}
+
+#[test]
+fn answers_that_came_before_their_commands_are_a_protocol_error() {
+    // A server that answered ahead (here STAT's answer with the greeting): taken in turn, it
+    // would pass for the answer of whatever command goes next.
+    let stream = ScriptedStream::new(format!("{GREETING}+OK 7 700\r\n")).all_at_once();
+    let mut client = Client::new(stream).unwrap();
+    let err = client.user("brandon").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "protocol error: the server sent 11 bytes no command asked for, before USER"
+    );
+    assert!(client.out_of_step());
+    assert_eq!(client.get_ref().written_text(), "");
+}
+
+#[test]
+fn a_pipelined_answer_out_of_step_stops_the_session_before_quit() {
+    // DELE 1 went ahead; the server then answers TOP 2 with a second copy of a message's
+    // data, which is no status line: out of step, so QUIT is never sent.
+    let stream = ScriptedStream::new(format!("{GREETING}+OK marked\r\nSubject: one\r\n\r\n.\r\n"));
+    let mut client = Client::new(stream).unwrap();
+    client.set_pipelining(true);
+    client.dele_later(1).unwrap();
+    client
+        .send_ahead(Ahead::Top {
+            number: 2,
+            lines: 0,
+        })
+        .unwrap();
+    let err = client.top(2, 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected +OK or -ERR, got \"Subject: one\""),
+        "{err}"
+    );
+    assert_eq!(client.marked_for_deletion(), 1);
+    let written = client.get_ref().written_text();
+    let err = client.quit().unwrap_err();
+    assert!(err.to_string().contains("QUIT not sent"), "{err}");
+    assert_eq!(written, "DELE 1\r\nTOP 2 0\r\n");
 }
 
 #[test]

@@ -3,23 +3,33 @@
 
 use pop3_core::Client;
 
-/// A server's side that sends a status line, then `size` bytes of message data in lines of
-/// 1000 bytes, then the terminator, made as it is read: nothing is held in memory.
+/// A server's side that greets, then, once asked, sends a status line, `size` bytes of
+/// message data in lines of 1000 bytes and the terminator, made as it is read: nothing is
+/// held in memory.
 struct GeneratedMessage {
     sent: u64,
     size: u64,
+    greeting: &'static [u8],
     head: &'static [u8],
+    asked: bool,
 }
 
 impl std::io::Read for GeneratedMessage {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.asked {
+            // The greeting alone: the answer comes when the command does.
+            let n = self.greeting.len() - self.sent as usize;
+            buf[..n].copy_from_slice(&self.greeting[self.sent as usize..]);
+            self.sent += n as u64;
+            return Ok(n);
+        }
         let mut n = 0;
         while n < buf.len() {
-            let pos = self.sent as usize;
+            let pos = self.sent as usize - self.greeting.len();
             let byte = if pos < self.head.len() {
                 self.head[pos]
             } else {
-                let body = self.sent - self.head.len() as u64;
+                let body = pos as u64 - self.head.len() as u64;
                 match body {
                     b if b < self.size && b % 1000 == 998 => b'\r',
                     b if b < self.size && b % 1000 == 999 => b'\n',
@@ -40,6 +50,7 @@ impl std::io::Read for GeneratedMessage {
 
 impl std::io::Write for GeneratedMessage {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.asked = true;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -60,7 +71,9 @@ fn a_100_megabyte_message_streams_in_bounded_memory() {
     let server = GeneratedMessage {
         sent: 0,
         size: SIZE,
-        head: b"+OK ready\r\n+OK 100000000 octets\r\n",
+        greeting: b"+OK ready\r\n",
+        head: b"+OK 100000000 octets\r\n",
+        asked: false,
     };
     let mut client = Client::new(server).unwrap();
     let before = peak_rss_kib();

@@ -298,7 +298,7 @@ fn pipelined_answers_out_of_step() {
         peer.offer("USER\r\nPIPELINING");
         peer.send(GREETING)?;
         peer.accept_login()?;
-        peer.send("+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n")?;
+        peer.answer("+OK 2 messages\r\n1 120\r\n2 200\r\n.")?;
         peer.answer_rest()
     })
     .unwrap();
@@ -306,4 +306,33 @@ fn pipelined_answers_out_of_step() {
         server,
         r#"protocol error: malformed STAT size answer: "2 messages""#,
     );
+}
+
+#[test]
+fn answers_sent_before_their_commands_are_refused_unanswered() {
+    // The server answers USER, PASS and STAT before they are sent (then refuses the real
+    // PASS): taken in turn, its early answers would say "You have 7 messages totaling 700
+    // bytes". Pipelining or not, the first command finds them waiting.
+    for capabilities in ["TOP", "TOP\r\nPIPELINING"] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer(capabilities);
+            peer.send("+OK ready\r\n+OK\r\n+OK\r\n+OK 7 700\r\n")?;
+            peer.answer("+OK")?;
+            peer.answer("-ERR [AUTH] wrong password")?;
+            peer.answer_rest()
+        })
+        .unwrap();
+        let out = run_against(BIN, &server, &[]);
+        assert_one_error_line(
+            &out,
+            "popconn",
+            "protocol error: the server sent 21 bytes no command asked for, before CAPA",
+        );
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            server.received(),
+            Vec::<String>::new(),
+            "nothing is sent to it"
+        );
+    }
 }
