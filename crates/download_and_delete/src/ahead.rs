@@ -6,6 +6,8 @@
 
 use pop3_core::{cli, Ahead, Client, Result, ScanListing, Stream};
 
+use crate::limits;
+
 /// How many messages ahead TOP goes out.
 const WINDOW: usize = 16;
 /// The most message data fetched ahead by RETR (and so held in memory) at a time.
@@ -21,8 +23,10 @@ pub struct Lookahead<'a> {
 }
 
 impl<'a> Lookahead<'a> {
-    /// Nothing sent ahead yet for these messages.
-    pub fn new(listings: &'a [ScanListing]) -> Self {
+    /// Nothing sent ahead yet for these messages. The answers read ahead are held in
+    /// memory up to [`limits::KEPT`], counted as they arrive, whatever LIST claimed.
+    pub fn new(p: &mut Client<Stream>, listings: &'a [ScanListing]) -> Self {
+        p.set_kept_limit(limits::KEPT);
         Lookahead {
             listings,
             tops_sent: 0,

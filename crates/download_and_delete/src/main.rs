@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use download_and_delete::{ahead::Lookahead, message};
+use download_and_delete::{ahead::Lookahead, limits, message};
 use pop3_core::cli::{self, for_screen, Args, Login, Tool};
 use pop3_core::{Ahead, Client, Stream};
 
@@ -46,21 +46,21 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
     let rule = "-".repeat(72);
     let listings = p.list()?;
     // Not in the book: commands sent ahead where the server offers PIPELINING (ahead.rs).
-    let mut ahead = Lookahead::new(&listings);
+    let mut ahead = Lookahead::new(p, &listings);
     for (i, listing) in listings.iter().enumerate() {
         let number = listing.number;
         println!("Message {number} (size is {} bytes):", listing.size);
         println!();
         ahead.send(p, i)?;
-        let headers = p.top(number, 0)?;
+        let headers = limits::top(p, number)?; // p.top(number, 0), at most limits::HEADERS of it
         for (header, value) in message::summary(&headers) {
             println!("{header}: {}", for_screen(&value));
         }
         println!();
         println!("Read this message [ny]?");
         if cli::read_yes() {
-            let document = p.retr(number)?;
-            // Not in the book: a server that sent the headers alone gets a warning.
+            let document = limits::retr(p, number)?; // p.retr(number), at most limits::MESSAGE
+                                                     // Not in the book: a server that sent the headers alone gets a warning.
             if message::body_lost(&headers, &document, listing.size) {
                 eprintln!(
                     "download_and_delete: warning: message {number}: the server sent only its headers ({} of the {} bytes LIST announced)",
@@ -69,7 +69,7 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
                 );
             }
             println!("{rule}");
-            for part in message::plain_texts(&document) {
+            for part in message::plain_texts(limits::parts(&document, number)) {
                 // Not in the book: text it cannot decode is shown as sent, with a word why.
                 if let Some(charset) = part.undecoded_charset {
                     eprintln!("download_and_delete: message {number}: a text part in charset {charset} is shown as sent (this build cannot decode {charset})");

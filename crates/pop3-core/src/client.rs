@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
+use crate::capped::Capped;
 use crate::error::{Error, Result, ServerError};
 use crate::response::{self, Capabilities, ScanListing, Stat, UniqueId};
 use crate::sasl::Mechanism;
@@ -53,6 +54,9 @@ pub struct Client<S> {
     /// Answers to commands sent ahead, read before they were asked for (because a later
     /// command's answer was wanted first), oldest first.
     kept: VecDeque<Kept>,
+    /// The most message data (TOP, RETR) kept in memory at a time for answers read ahead
+    /// of their methods; what arrives beyond is counted, not kept.
+    kept_limit: usize,
     /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
     /// RSET: a LIST longer than that is a broken or lying server.
     live_messages: Option<LiveCount>,
@@ -109,6 +113,8 @@ impl Ahead {
 struct Sent {
     line: String,
     multi_line: bool,
+    /// Message data (TOP, RETR), which [`Client::set_kept_limit`] bounds when kept.
+    message_data: bool,
     /// Kept for the method that will ask for it (sent ahead); otherwise only checked (DELE),
     /// a refusal being reported with the next answer asked for.
     keep: bool,
@@ -118,13 +124,15 @@ struct Sent {
 struct Kept {
     line: String,
     answer: Result<(String, Vec<u8>)>,
+    /// Octets of message data that arrived beyond the kept limit: counted, not kept.
+    dropped: u64,
 }
 
 /// Where a command's answer is: its status line read and any data still on the stream, or
-/// read earlier and kept whole.
+/// read earlier and kept (with the octets dropped beyond the kept limit).
 enum Reply {
     Live(String),
-    Kept(String, Vec<u8>),
+    Kept(String, Vec<u8>, u64),
 }
 
 /// STAT's count, and how many deletions were marked when it was taken.
@@ -172,6 +180,7 @@ impl<S: Read + Write> Client<S> {
             pipelining: false,
             pending: VecDeque::new(),
             kept: VecDeque::new(),
+            kept_limit: usize::MAX,
             live_messages: None,
             marked: 0,
             logged_in: false,
@@ -419,7 +428,10 @@ impl<S: Read + Write> Client<S> {
     fn exchange(&mut self, line: &str, multi_line: bool) -> Result<Reply> {
         if let Some(i) = self.kept.iter().position(|kept| kept.line == line) {
             let kept = self.kept.remove(i).expect("found above");
-            return kept.answer.map(|(status, data)| Reply::Kept(status, data));
+            let dropped = kept.dropped;
+            return kept
+                .answer
+                .map(|(status, data)| Reply::Kept(status, data, dropped));
         }
         let sent_ahead = self.pending.iter().position(|sent| sent.line == line);
         let earlier = match sent_ahead {
@@ -450,11 +462,17 @@ impl<S: Read + Write> Client<S> {
     fn settle(&mut self, count: usize) -> Result<Option<Error>> {
         let mut refused = None;
         for sent in self.pending.drain(..count).collect::<Vec<_>>() {
+            let mut dropped = 0;
             let answer = match self.get_response() {
                 Ok(status) if sent.multi_line => {
-                    let mut data = Vec::new();
+                    let room = match sent.message_data {
+                        true => self.kept_limit.saturating_sub(self.kept_octets()),
+                        false => usize::MAX,
+                    };
+                    let mut data = Capped::new(room);
                     self.copy_data(&mut data)?;
-                    Ok((status, data))
+                    dropped = data.dropped();
+                    Ok((status, data.kept))
                 }
                 Ok(status) => Ok((status, Vec::new())),
                 Err(Error::Server(e)) => Err(Error::Server(e)),
@@ -464,6 +482,7 @@ impl<S: Read + Write> Client<S> {
                 (true, answer) => self.kept.push_back(Kept {
                     line: sent.line,
                     answer,
+                    dropped,
                 }),
                 (false, Err(refusal)) => {
                     refused.get_or_insert(refusal);
@@ -474,21 +493,27 @@ impl<S: Read + Write> Client<S> {
         Ok(refused)
     }
 
+    /// Octets of data held in kept answers.
+    fn kept_octets(&self) -> usize {
+        let data = |kept: &Kept| kept.answer.as_ref().map_or(0, |(_, data)| data.len());
+        self.kept.iter().map(data).sum()
+    }
+
     /// A command with a one-line answer.
     fn short_cmd(&mut self, line: &str) -> Result<String> {
         match self.exchange(line, false)? {
-            Reply::Live(status) | Reply::Kept(status, _) => Ok(status),
+            Reply::Live(status) | Reply::Kept(status, ..) => Ok(status),
         }
     }
 
     /// A command with a multi-line data answer (RETR, TOP), written into `out`; returns the
-    /// octets written.
+    /// octets the server sent (more than were written when a kept answer was cut).
     fn data_cmd(&mut self, line: &str, out: &mut dyn Write) -> Result<u64> {
         match self.exchange(line, true)? {
             Reply::Live(_) => self.copy_data(out),
-            Reply::Kept(_, data) => {
+            Reply::Kept(_, data, dropped) => {
                 out.write_all(&data)?;
-                Ok(data.len() as u64)
+                Ok(data.len() as u64 + dropped)
             }
         }
     }
@@ -513,7 +538,7 @@ impl<S: Read + Write> Client<S> {
                 }
                 status
             }
-            Reply::Kept(status, data) => {
+            Reply::Kept(status, data, _) => {
                 // Kept data is already dot-unstuffed, each line ending as sent.
                 for line in data.split_inclusive(|&b| b == b'\n') {
                     let line = line.strip_suffix(b"\n").unwrap_or(line);
@@ -852,7 +877,8 @@ impl<S: Read + Write> Client<S> {
         Ok(message)
     }
 
-    /// RETR, writing the message into `out` as it arrives; returns its size in octets.
+    /// RETR, writing the message into `out` as it arrives; returns its size in octets (see
+    /// [`Client::set_kept_limit`] for an answer read ahead and cut).
     ///
     /// ```
     /// # use pop3_core::{Client, scripted::ScriptedStream};
@@ -881,7 +907,8 @@ impl<S: Read + Write> Client<S> {
         Ok(message)
     }
 
-    /// TOP, writing into `out` as it arrives; returns the octets written.
+    /// TOP, writing into `out` as it arrives; returns the octets the server sent (see
+    /// [`Client::set_kept_limit`] for an answer read ahead and cut).
     ///
     /// ```
     /// # use pop3_core::{Client, scripted::ScriptedStream};
@@ -918,6 +945,14 @@ impl<S: Read + Write> Client<S> {
         self.pipelining = on;
     }
 
+    /// Bounds the message data (TOP, RETR answers) held in memory for answers read ahead of
+    /// their methods, counting what arrives, not what LIST claimed: past `octets` in all,
+    /// data is read and counted but not kept, and [`Client::retr_to`] and
+    /// [`Client::top_to`] then return more octets than they wrote. Unbounded by default.
+    pub fn set_kept_limit(&mut self, octets: usize) {
+        self.kept_limit = octets;
+    }
+
     /// Whether pipelining is on.
     pub fn pipelining(&self) -> bool {
         self.pipelining
@@ -946,6 +981,7 @@ impl<S: Read + Write> Client<S> {
             self.pending.push_back(Sent {
                 line,
                 multi_line: command.multi_line(),
+                message_data: matches!(command, Ahead::Top { .. } | Ahead::Retr(_)),
                 keep: true,
             });
         }
@@ -976,6 +1012,7 @@ impl<S: Read + Write> Client<S> {
         self.pending.push_back(Sent {
             line,
             multi_line: false,
+            message_data: false,
             keep: false,
         });
         Ok(())

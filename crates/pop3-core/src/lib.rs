@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+mod capped;
 mod client;
 mod error;
 mod net;
@@ -55,6 +56,7 @@ mod tls;
 #[cfg(feature = "cli")]
 pub mod cli;
 
+pub use capped::Capped;
 pub use client::{Ahead, Client, MAX_LINE};
 pub use error::{Error, Result, ServerError};
 pub use net::{Address, Connector, Security, Stream, DEFAULT_TIMEOUT};

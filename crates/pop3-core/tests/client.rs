@@ -763,3 +763,31 @@ fn without_pipelining_the_later_methods_wait() {
     });
     assert_eq!(written, "DELE 1\r\nTOP 1 0\r\n");
 }
+
+#[test]
+fn answers_read_ahead_keep_message_data_up_to_the_kept_limit() {
+    // TOP 2 is wanted first, so TOP 1's answer is read and kept: at most 10 bytes of it.
+    let stream = ScriptedStream::new(format!(
+        "{GREETING}+OK\r\nSubject: one, and a long one\r\n\r\n.\r\n+OK\r\nSubject: two\r\n\r\n.\r\n"
+    ));
+    let mut client = Client::new(stream).unwrap();
+    client.set_pipelining(true);
+    client.set_kept_limit(10);
+    client
+        .send_ahead(Ahead::Top {
+            number: 1,
+            lines: 0,
+        })
+        .unwrap();
+    client
+        .send_ahead(Ahead::Top {
+            number: 2,
+            lines: 0,
+        })
+        .unwrap();
+    assert_eq!(client.top(2, 0).unwrap(), b"Subject: two\r\n\r\n");
+    let mut kept = Vec::new();
+    let octets = client.top_to(1, 0, &mut kept).unwrap();
+    assert_eq!(kept, b"Subject: o");
+    assert_eq!(octets, 32, "the octets the server sent, beyond those kept");
+}
