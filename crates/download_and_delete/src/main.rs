@@ -20,7 +20,8 @@ Where the server offers PIPELINING, a message whose answer is already typed
 (or piped) is fetched ahead; one not answered yet never is.
 Messages are deleted only when the session ends with QUIT. Ctrl-C ends the
 session without QUIT: deletions confirmed in it are not applied, nothing is lost.
-On a terminal, control characters and escape sequences in mail are shown escaped.
+On a terminal, control characters, escape sequences and invisible characters
+(zero-width, bidirectional, tags) in mail are shown escaped.
 ",
 };
 

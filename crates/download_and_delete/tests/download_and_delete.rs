@@ -154,9 +154,12 @@ server_tests! {
         assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
     }
 
-    fn escape_sequences_are_neutralised_on_a_terminal(server) {
-        let hostile = "From: Mallory <m@example.com>\nSubject: \u{1b}]0;owned\u{7}Invoice\n\n\
-            \u{1b}[2J\u{1b}[31mPay now\ttoday\nback\rspace\n";
+    fn escape_sequences_and_invisible_characters_are_neutralised_on_a_terminal(server) {
+        // Invisible: a zero-width space in From, a BOM, a bidi override, a line separator and
+        // tag characters in the body.
+        let hostile = "From: =?utf-8?Q?pay=E2=80=8Bpal?= <m@example.com>\nSubject: \u{1b}]0;owned\u{7}Invoice\n\n\
+            \u{1b}[2J\u{1b}[31mPay now\ttoday\nback\rspace\n\
+            \u{feff}\u{202e}gpj.exe\u{2028}\u{e0001}\u{e0041}\n";
         let options = Options { messages: vec![hostile.as_bytes().to_vec()], ..Options::temporary(server) };
         let p = start_with(options);
         let command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
@@ -164,9 +167,13 @@ server_tests! {
         assert!(!screen.text.contains('\u{1b}'), "{}", screen.text);
         assert!(screen.text.contains("Subject: \\x1b]0;owned\\x07Invoice\n"), "{}", screen.text);
         assert!(screen.text.contains("\\x1b[2J\\x1b[31mPay now\ttoday\nback\\x0dspace\n"), "{}", screen.text);
+        assert!(screen.text.contains("From: pay\\u{200b}pal <m@example.com>\n"), "{}", screen.text);
+        assert!(screen.text.contains("\\u{feff}\\u{202e}gpj.exe\\u{2028}\\u{e0001}\\u{e0041}\n"), "{}", screen.text);
+        assert!(!screen.text.contains(['\u{200b}', '\u{feff}', '\u{202e}', '\u{2028}', '\u{e0041}']), "{}", screen.text);
         // Into a pipe the text is passed on as it is.
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\ny\nn\n");
         assert!(out.stdout.contains("Subject: \u{1b}]0;owned\u{7}Invoice\n"), "{}", out.stdout);
+        assert!(out.stdout.contains("\u{202e}gpj.exe\u{2028}"), "{}", out.stdout);
     }
 
     fn wrong_password(server) {

@@ -46,6 +46,7 @@
 
 mod client;
 mod error;
+mod escape;
 mod net;
 pub mod response;
 mod sasl;
