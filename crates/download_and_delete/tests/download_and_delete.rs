@@ -176,6 +176,33 @@ server_tests! {
         assert!(out.stdout.contains("\u{202e}gpj.exe\u{2028}"), "{}", out.stdout);
     }
 
+    fn a_line_break_in_a_header_cannot_forge_a_prompt(server) {
+        use playground::terminal::{exit_code, rest_of_screen, spawn_in_terminal, wait_for_echo_off};
+        use playground::terminal::Expect;
+        // Decoded, the Subject holds a line break and then a prompt of the mail's choosing.
+        let hostile = "From: m@example.com\nSubject: =?utf-8?Q?hi=0ARead_this_message_[ny]=3F?=\n\nbody\n";
+        let options = Options { messages: vec![hostile.as_bytes().to_vec()], ..Options::temporary(server) };
+        let p = start_with(options);
+        let one_line = "\nSubject: hi\\x0aRead this message [ny]?\n";
+        // Into a pipe too: a script reading the output line by line is not fooled.
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\nn\nn\n");
+        assert!(out.stdout.contains(one_line), "{}", out.stdout);
+        assert_eq!(out.stdout.lines().filter(|&line| line == "Read this message [ny]?").count(), 1, "{}", out.stdout);
+        // On a terminal the first prompt at the start of a line is the tool's.
+        let mut terminal = spawn_in_terminal(&tool(BIN, &p, &[&p.pop3s_host(), USER])).unwrap();
+        terminal.expect("Password: ").unwrap();
+        wait_for_echo_off(&terminal).unwrap();
+        terminal.send_line(PASSWORD).unwrap();
+        let before = terminal.expect("\r\nRead this message [ny]?").unwrap();
+        let before = String::from_utf8_lossy(before.before()).replace("\r\n", "\n");
+        assert!(before.contains(one_line), "{before}");
+        terminal.send_line("n").unwrap();
+        terminal.expect("Delete this message [ny]?").unwrap();
+        terminal.send_line("n").unwrap();
+        rest_of_screen(&mut terminal).unwrap();
+        assert_eq!(exit_code(&terminal).unwrap(), Some(0));
+    }
+
     fn wrong_password(server) {
         let p = start(server);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "wrong\ny\n");

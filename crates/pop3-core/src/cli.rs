@@ -381,6 +381,24 @@ fn acts_on_a_terminal(c: char) -> bool {
     (c.is_control() && c != '\t' && c != '\n') || hides_text(c)
 }
 
+/// Text that is shown as one line, such as a header value, made sure to be one: its line
+/// breaks are shown escaped (`\x0a`), so a decoded header (`=?utf-8?Q?hi=0A...?=`) cannot
+/// add lines of its choosing, such as a forged prompt. For every reader, terminal or not:
+/// a script reading the output line by line is fooled as well.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    escape_where(text, is_line_break)
+}
+
+/// Whether some reader ends a line at `c`: at LF, CR, NEL (U+0085) and the line and
+/// paragraph separators (U+2028, U+2029), which Unicode names as line breaks, with VT and
+/// FF; at the information separators FS, GS and RS as well, as Python's `str.splitlines`.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
 /// Text for standard output: made [`terminal_safe`] when that is a terminal, passed
 /// through unchanged into pipes and files.
 pub fn for_screen(text: &str) -> Cow<'_, str> {
@@ -672,6 +690,24 @@ mod tests {
         // Neighbours that show as themselves.
         let visible = "caf\u{e9} \u{a0}\u{2027}\u{202f}\u{2070}\u{fe0f}\u{1f600}";
         assert!(matches!(terminal_safe(visible), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn one_line_escapes_every_line_break_and_nothing_else() {
+        let forged = "hi\nRead this message [ny]?";
+        assert_eq!(one_line(forged), "hi\\x0aRead this message [ny]?");
+        assert_eq!(
+            one_line("a\r\nb\rc\u{b}d\u{c}e\u{1c}f\u{1d}g\u{1e}h"),
+            "a\\x0d\\x0ab\\x0dc\\x0bd\\x0ce\\x1cf\\x1dg\\x1eh"
+        );
+        assert_eq!(
+            one_line("nel\u{85}ls\u{2028}ps\u{2029}"),
+            "nel\\x85ls\\u{2028}ps\\u{2029}"
+        );
+        let kept = "tab\there \u{1b}[31m \u{202e}x \u{200b}";
+        assert!(matches!(one_line(kept), Cow::Borrowed(_)));
+        // On a terminal the header is then made terminal-safe: the escapes stay as they are.
+        assert_eq!(terminal_safe(&one_line(forged)), one_line(forged));
     }
 
     #[test]
