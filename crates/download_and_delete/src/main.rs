@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use download_and_delete::{ahead::Lookahead, limits, message};
-use pop3_core::cli::{self, for_screen, Args, Login, Tool};
+use pop3_core::cli::{self, for_screen, one_line, Args, Login, Tool};
 use pop3_core::{Ahead, Client, Stream};
 
 const TOOL: Tool = Tool {
@@ -20,7 +20,9 @@ Where the server offers PIPELINING, a message whose answer is already typed
 (or piped) is fetched ahead; one not answered yet never is.
 Messages are deleted only when the session ends with QUIT. Ctrl-C ends the
 session without QUIT: deletions confirmed in it are not applied, nothing is lost.
-On a terminal, control characters and escape sequences in mail are shown escaped.
+Header values are shown on one line: line breaks in them are shown escaped.
+On a terminal, control characters, escape sequences and invisible characters
+(zero-width, bidirectional, tags) in mail are shown escaped.
 ",
 };
 
@@ -54,14 +56,15 @@ fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Re
         ahead.send(p, i)?;
         let headers = limits::top(p, number)?; // p.top(number, 0), at most limits::HEADERS of it
         for (header, value) in message::summary(&headers) {
-            println!("{header}: {}", for_screen(&value));
+            // Not in the book: a header is shown on one line, whatever it decodes to.
+            println!("{header}: {}", for_screen(&one_line(&value)));
         }
         println!();
         println!("Read this message [ny]?");
         if cli::read_yes() {
             let document = limits::retr(p, number)?; // p.retr(number), at most limits::MESSAGE
-                                                     // Not in the book: a server that sent the headers alone gets a warning.
             if message::body_lost(&headers, &document, listing.size) {
+                // Not in the book: a server that sent the headers alone gets a warning.
                 eprintln!(
                     "download_and_delete: warning: message {number}: the server sent only its headers ({} of the {} bytes LIST announced)",
                     document.len(),

@@ -154,9 +154,12 @@ server_tests! {
         assert_eq!(stored(&p), samples(&[1, 2, 3, 4, 5, 6]));
     }
 
-    fn escape_sequences_are_neutralised_on_a_terminal(server) {
-        let hostile = "From: Mallory <m@example.com>\nSubject: \u{1b}]0;owned\u{7}Invoice\n\n\
-            \u{1b}[2J\u{1b}[31mPay now\ttoday\nback\rspace\n";
+    fn escape_sequences_and_invisible_characters_are_neutralised_on_a_terminal(server) {
+        // Invisible: a zero-width space in From, a BOM, a bidi override, a line separator and
+        // tag characters in the body.
+        let hostile = "From: =?utf-8?Q?pay=E2=80=8Bpal?= <m@example.com>\nSubject: \u{1b}]0;owned\u{7}Invoice\n\n\
+            \u{1b}[2J\u{1b}[31mPay now\ttoday\nback\rspace\n\
+            \u{feff}\u{202e}gpj.exe\u{2028}\u{e0001}\u{e0041}\n";
         let options = Options { messages: vec![hostile.as_bytes().to_vec()], ..Options::temporary(server) };
         let p = start_with(options);
         let command = tool(BIN, &p, &[&p.pop3s_host(), USER]);
@@ -164,9 +167,40 @@ server_tests! {
         assert!(!screen.text.contains('\u{1b}'), "{}", screen.text);
         assert!(screen.text.contains("Subject: \\x1b]0;owned\\x07Invoice\n"), "{}", screen.text);
         assert!(screen.text.contains("\\x1b[2J\\x1b[31mPay now\ttoday\nback\\x0dspace\n"), "{}", screen.text);
+        assert!(screen.text.contains("From: pay\\u{200b}pal <m@example.com>\n"), "{}", screen.text);
+        assert!(screen.text.contains("\\u{feff}\\u{202e}gpj.exe\\u{2028}\\u{e0001}\\u{e0041}\n"), "{}", screen.text);
+        assert!(!screen.text.contains(['\u{200b}', '\u{feff}', '\u{202e}', '\u{2028}', '\u{e0041}']), "{}", screen.text);
         // Into a pipe the text is passed on as it is.
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\ny\nn\n");
         assert!(out.stdout.contains("Subject: \u{1b}]0;owned\u{7}Invoice\n"), "{}", out.stdout);
+        assert!(out.stdout.contains("\u{202e}gpj.exe\u{2028}"), "{}", out.stdout);
+    }
+
+    fn a_line_break_in_a_header_cannot_forge_a_prompt(server) {
+        use playground::terminal::{exit_code, rest_of_screen, spawn_in_terminal, wait_for_echo_off};
+        use playground::terminal::Expect;
+        // Decoded, the Subject holds a line break and then a prompt of the mail's choosing.
+        let hostile = "From: m@example.com\nSubject: =?utf-8?Q?hi=0ARead_this_message_[ny]=3F?=\n\nbody\n";
+        let options = Options { messages: vec![hostile.as_bytes().to_vec()], ..Options::temporary(server) };
+        let p = start_with(options);
+        let one_line = "\nSubject: hi\\x0aRead this message [ny]?\n";
+        // Into a pipe too: a script reading the output line by line is not fooled.
+        let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\nn\nn\n");
+        assert!(out.stdout.contains(one_line), "{}", out.stdout);
+        assert_eq!(out.stdout.lines().filter(|&line| line == "Read this message [ny]?").count(), 1, "{}", out.stdout);
+        // On a terminal the first prompt at the start of a line is the tool's.
+        let mut terminal = spawn_in_terminal(&tool(BIN, &p, &[&p.pop3s_host(), USER])).unwrap();
+        terminal.expect("Password: ").unwrap();
+        wait_for_echo_off(&terminal).unwrap();
+        terminal.send_line(PASSWORD).unwrap();
+        let before = terminal.expect("\r\nRead this message [ny]?").unwrap();
+        let before = String::from_utf8_lossy(before.before()).replace("\r\n", "\n");
+        assert!(before.contains(one_line), "{before}");
+        terminal.send_line("n").unwrap();
+        terminal.expect("Delete this message [ny]?").unwrap();
+        terminal.send_line("n").unwrap();
+        rest_of_screen(&mut terminal).unwrap();
+        assert_eq!(exit_code(&terminal).unwrap(), Some(0));
     }
 
     fn wrong_password(server) {

@@ -556,18 +556,9 @@ impl<S: Read + Write> Client<S> {
 
     fn trace(&mut self, side: &str, text: &str) {
         if let Some(trace) = &mut self.trace {
-            // Server text may hold escape sequences: show them, never let them act.
-            let shown: String = text
-                .chars()
-                .flat_map(|c| {
-                    let escaped = c.is_control().then(|| c.escape_default());
-                    escaped
-                        .into_iter()
-                        .flatten()
-                        .chain((!c.is_control()).then_some(c))
-                })
-                .collect();
-            let _ = writeln!(trace, "{side}: {shown}");
+            // Server text may hold escape sequences or characters that disguise it: show
+            // them, never let them act.
+            let _ = writeln!(trace, "{side}: {}", crate::escape::trace_line(text));
         }
     }
 

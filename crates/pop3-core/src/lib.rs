@@ -47,6 +47,7 @@
 mod capped;
 mod client;
 mod error;
+mod escape;
 mod net;
 pub mod response;
 mod sasl;

@@ -392,7 +392,7 @@ fn line_breaks_in_arguments_are_refused_before_sending() {
 #[test]
 fn trace_masks_secrets_and_escapes_control_characters() {
     let trace = SharedBuf::default();
-    let script = format!("{GREETING}+OK\r\n+OK \u{1b}]0;owned\u{7}\r\n+OK\r\n+OK\r\nabc\r\n.\r\n");
+    let script = format!("{GREETING}+OK\r\n+OK \u{1b}]0;owned\u{7} \u{202e}gpj.exe\u{200b}\r\n+OK\r\n+OK\r\nabc\r\n.\r\n");
     let mut client =
         Client::with_trace(ScriptedStream::new(script), Box::new(trace.clone())).unwrap();
     client.login("brandon", "abc123").unwrap();
@@ -400,13 +400,13 @@ fn trace_masks_secrets_and_escapes_control_characters() {
     client.retr(1).unwrap();
     let text = trace.text();
     assert!(!text.contains("abc123"), "{text}");
-    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(!text.contains(['\u{1b}', '\u{202e}']), "{text}");
     let expected = [
         "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>",
         "C: USER brandon",
         "S: +OK",
         "C: PASS ********",
-        "S: +OK \\u{1b}]0;owned\\u{7}",
+        "S: +OK \\x1b]0;owned\\x07 \\u{202e}gpj.exe\\u{200b}",
         "C: APOP brandon ********",
         "S: +OK",
         "C: RETR 1",

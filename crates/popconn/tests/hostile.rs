@@ -170,6 +170,34 @@ fn odd_bytes_in_status_lines_are_tolerated() {
 }
 
 #[test]
+fn the_trace_shows_invisible_characters_escaped() {
+    // A bidi override, a zero-width space, a line separator and a tag character, in the
+    // greeting and in an -ERR line: raw, they would disguise what the trace shows.
+    let server = HostileServer::tls(|peer| {
+        peer.send("+OK \u{202e}ydaer revres\u{200b}\r\n")?;
+        peer.accept_login()?;
+        peer.answer("-ERR \u{202e}gpj.exe\u{2028}\u{e0041}")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--trace"]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let trace: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        trace.contains(&"S: +OK \\u{202e}ydaer revres\\u{200b}"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        trace.contains(&"S: -ERR \\u{202e}gpj.exe\\u{2028}\\u{e0041}"),
+        "{}",
+        out.stderr
+    );
+    let raw = ['\u{202e}', '\u{200b}', '\u{2028}', '\u{e0041}'];
+    assert!(!out.stderr.contains(raw), "{}", out.stderr);
+}
+
+#[test]
 fn expired_certificate() {
     let spec = CertSpec {
         expired: true,
