@@ -16,9 +16,10 @@ pub const SERVER_NAMES: [&str; 3] = ["localhost", "mail.example.com", "127.0.0.1
 /// Where the PEM files of one set of certificates were written.
 #[derive(Debug, Clone)]
 pub struct CertFiles {
-    /// The CA certificate, the file clients are told to trust.
+    /// The issuer's certificate (the CA's), the file clients are told to trust.
     pub ca: PathBuf,
-    /// The server's certificate followed by the CA's (a full chain).
+    /// The server's certificate followed by its issuer's (a full chain), or alone when it
+    /// signs itself.
     pub chain: PathBuf,
     /// The server's private key.
     pub key: PathBuf,
@@ -31,6 +32,8 @@ pub struct CertSpec {
     pub names: Vec<String>,
     /// Make a certificate whose validity ended yesterday (for tests of expired certificates).
     pub expired: bool,
+    /// Who signs it, and so what the CA file holds.
+    pub issuer: Issuer,
 }
 
 impl Default for CertSpec {
@@ -38,24 +41,60 @@ impl Default for CertSpec {
         CertSpec {
             names: SERVER_NAMES.iter().map(|s| s.to_string()).collect(),
             expired: false,
+            issuer: Issuer::Ca,
         }
     }
 }
 
-/// Makes a CA and a server certificate signed by it, and writes them as `ca.pem`,
-/// `server-chain.pem` and `server-key.pem` (mode 0600) into `dir`.
-pub fn generate(dir: &Path, spec: &CertSpec) -> io::Result<CertFiles> {
-    let to_io = |e: rcgen::Error| io::Error::other(format!("certificate generation: {e}"));
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(to_io)?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "POP3 playground CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(to_io)?)
-        .map_err(to_io)?;
+/// Who signs the server certificate; the CA file (`ca.pem`) holds that issuer's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issuer {
+    /// A CA made for the purpose (CA:TRUE), the playground's.
+    Ca,
+    /// Nobody: the server certificate signs itself, and the CA file is that certificate, as
+    /// someone trusts a self-signed server by naming its own certificate.
+    SelfSigned,
+    /// A self-signed certificate for this other name that is not a CA (CA:FALSE), as another
+    /// server's own certificate would be: whoever holds its key signs the server's.
+    EndEntity(String),
+}
 
-    let mut params = CertificateParams::new(spec.names.clone()).map_err(to_io)?;
+/// Makes a server certificate and its issuer's as `spec` says, and writes them as `ca.pem`
+/// (the issuer's), `server-chain.pem` (the server's followed by its issuer's, unless it signs
+/// itself) and `server-key.pem` (mode 0600) into `dir`.
+pub fn generate(dir: &Path, spec: &CertSpec) -> io::Result<CertFiles> {
+    let params = server_params(spec).map_err(to_io)?;
+    let key = KeyPair::generate().map_err(to_io)?;
+    let (ca_pem, chain_pem) = match &spec.issuer {
+        Issuer::Ca => signed_by_new_issuer(&params, &key, ca_params().map_err(to_io)?),
+        Issuer::SelfSigned => params
+            .self_signed(&key)
+            .map(|cert| (cert.pem(), cert.pem())),
+        Issuer::EndEntity(name) => {
+            signed_by_new_issuer(&params, &key, end_entity_params(name).map_err(to_io)?)
+        }
+    }
+    .map_err(to_io)?;
+
+    fs::create_dir_all(dir)?;
+    let files = CertFiles {
+        ca: dir.join("ca.pem"),
+        chain: dir.join("server-chain.pem"),
+        key: dir.join("server-key.pem"),
+    };
+    fs::write(&files.ca, ca_pem)?;
+    fs::write(&files.chain, chain_pem)?;
+    write_private(&files.key, &key.serialize_pem())?;
+    Ok(files)
+}
+
+fn to_io(e: rcgen::Error) -> io::Error {
+    io::Error::other(format!("certificate generation: {e}"))
+}
+
+/// The server certificate's parameters: its names, for server authentication.
+fn server_params(spec: &CertSpec) -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(spec.names.clone())?;
     params.distinguished_name.push(
         DnType::CommonName,
         spec.names.first().map_or("server", |n| n.as_str()),
@@ -67,19 +106,39 @@ pub fn generate(dir: &Path, spec: &CertSpec) -> io::Result<CertFiles> {
         params.not_before = (now - 30 * day).into();
         params.not_after = (now - day).into();
     }
-    let key = KeyPair::generate().map_err(to_io)?;
-    let cert = params.signed_by(&key, &ca).map_err(to_io)?;
+    Ok(params)
+}
 
-    fs::create_dir_all(dir)?;
-    let files = CertFiles {
-        ca: dir.join("ca.pem"),
-        chain: dir.join("server-chain.pem"),
-        key: dir.join("server-key.pem"),
-    };
-    fs::write(&files.ca, ca.pem())?;
-    fs::write(&files.chain, format!("{}{}", cert.pem(), ca.pem()))?;
-    write_private(&files.key, &key.serialize_pem())?;
-    Ok(files)
+/// The playground's CA.
+fn ca_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "POP3 playground CA");
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(params)
+}
+
+/// Another server's certificate for `name`, explicitly not a CA.
+fn end_entity_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(vec![name.to_string()])?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    Ok(params)
+}
+
+/// Makes a self-signed issuer of `issuer` and signs the server's `params` and `key` with it:
+/// the issuer's PEM, and the chain's.
+fn signed_by_new_issuer(
+    params: &CertificateParams,
+    key: &KeyPair,
+    issuer: CertificateParams,
+) -> Result<(String, String), rcgen::Error> {
+    let issuer = CertifiedIssuer::self_signed(issuer, KeyPair::generate()?)?;
+    let cert = params.signed_by(key, &issuer)?;
+    Ok((issuer.pem(), format!("{}{}", cert.pem(), issuer.pem())))
 }
 
 fn write_private(path: &Path, contents: &str) -> io::Result<()> {

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use crate::tls::IssuerNotACa;
+
 /// Everything that can go wrong talking to a POP3 server.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -125,6 +127,9 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             f.write_str("TLS: the server's certificate has expired")
         }
+        rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            f.write_str("TLS: the server's certificate is not valid yet")
+        }
         rustls::Error::InvalidCertificate(C::NotValidForNameContext {
             expected,
             presented,
@@ -140,6 +145,9 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 names.join(", "),
                 expected.to_str()
             )
+        }
+        rustls::Error::InvalidCertificate(C::Other(other)) if other.0.is::<IssuerNotACa>() => {
+            write!(f, "TLS: {other}")
         }
         rustls::Error::InvalidCertificate(C::NotValidForName) => {
             f.write_str("TLS: host name mismatch: the server's certificate is for another name")

@@ -53,6 +53,7 @@ pub mod response;
 mod sasl;
 pub mod scripted;
 mod tls;
+mod x509;
 
 #[cfg(feature = "cli")]
 pub mod cli;

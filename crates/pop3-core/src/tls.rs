@@ -1,14 +1,23 @@
 //! TLS by rustls with the ring provider: chain and host name always verified.
 
+use std::fmt;
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, OtherError,
+    RootCertStore, SignatureScheme,
+};
 
 use crate::error::{Error, Result};
+use crate::x509;
 
 /// A TLS connection over TCP.
 pub type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
@@ -21,41 +30,44 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
-    /// Every certificate in the PEM file `ca_file` when one is named, and only those (as
+    /// The certificates of the PEM file `ca_file` when one is named, and only those (as
     /// curl's `--cacert`: a session talks to one server, whose CA the user names); else the
     /// system's trusted roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` replace them, as OpenSSL
     /// does). Not loading the system store also saves its parsing, several milliseconds.
+    ///
+    /// In the file, a certificate marked CA:TRUE vouches for those it signs; any certificate
+    /// is also trusted as itself, so a server's own (self-signed) certificate may be named:
+    /// it then admits that server, for the names it carries while it is valid, and nothing
+    /// signed with its key.
     pub fn new(ca_file: Option<&Path>) -> Result<Self> {
-        let mut roots = RootCertStore::empty();
         match ca_file {
-            Some(path) => add_ca_file(&mut roots, path)?,
-            None => {
-                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            }
+            Some(path) => Self::with_verifier(Verifier::from_ca_file(path)?),
+            None => Self::with_roots(system_roots()?),
         }
-        if roots.is_empty() {
-            return Err(Error::Usage(
-                "no trusted CA certificates: the system store is empty; name a CA file".into(),
-            ));
-        }
-        Self::with_roots(roots)
     }
 
-    /// Trusts exactly `roots`.
+    /// Trusts exactly `roots`, as rustls does: each is an anchor of chains, whatever its
+    /// basicConstraints say.
     pub fn with_roots(roots: RootCertStore) -> Result<Self> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(TlsConfig {
-            config: Arc::new(config),
+        Self::with_verifier(Verifier {
+            cas: roots,
+            file: None,
+            provider: provider(),
         })
     }
 
     /// Uses a rustls configuration built by the caller.
     pub fn from_rustls(config: Arc<ClientConfig>) -> Self {
         TlsConfig { config }
+    }
+
+    fn with_verifier(verifier: Verifier) -> Result<Self> {
+        let config = ClientConfig::builder_with_provider(verifier.provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        Ok(Self::from_rustls(Arc::new(config)))
     }
 
     /// Runs the whole handshake on `tcp`, so certificate errors surface here and not at the
@@ -71,20 +83,242 @@ impl TlsConfig {
     }
 }
 
-/// Adds the certificates of a PEM file; a file holding none is an error, not a silent no-op.
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<()> {
-    let unusable = |why: String| Error::Usage(format!("CA file {}: {why}", path.display()));
-    let mut found = 0;
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| unusable(pem_error(e)))? {
-        let cert = cert.map_err(|e| unusable(pem_error(e)))?;
-        roots.add(cert).map_err(|e| unusable(e.to_string()))?;
-        found += 1;
-    }
-    if found == 0 {
-        return Err(unusable("no PEM certificate in it".into()));
-    }
-    Ok(())
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
+
+/// The system's trusted roots; none at all is an error, not a store that trusts nothing.
+fn system_roots() -> Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if roots.is_empty() {
+        return Err(Error::Usage(
+            "no trusted CA certificates: the system store is empty; name a CA file".into(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// Checks a server's certificate as rustls' `WebPkiServerVerifier` does (a chain to an
+/// anchor, valid now, then the host name; no revocation lists are given, so none is
+/// consulted), except that a CA file's certificates are trusted as what they are. One
+/// verifier for every session, so the tools carry one verification path, not two.
+struct Verifier {
+    /// The anchors of chains.
+    cas: RootCertStore,
+    /// The CA file, when it is what is trusted.
+    file: Option<CaFile>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// A CA file's certificates. rustls makes a trust anchor of every certificate it is given,
+/// without reading its basicConstraints: a server's own certificate named to trust that
+/// server (a common way to trust a self-signed one) would let its key holder sign a
+/// certificate for any host. So only the CA:TRUE ones become anchors, and every one is also
+/// trusted as itself: a server presenting exactly it, for its names and dates.
+struct CaFile {
+    path: PathBuf,
+    /// Every certificate of the file.
+    listed: Vec<Listed>,
+    /// Those that are not CAs as rustls alone would take them, only to say why a chain to one
+    /// is refused.
+    not_cas: RootCertStore,
+}
+
+/// A certificate of the CA file, and when it is valid.
+struct Listed {
+    der: CertificateDer<'static>,
+    facts: x509::Facts,
+}
+
+impl Verifier {
+    /// Trusts the PEM file `path`; a file holding no certificate is an error, not a silent
+    /// no-op.
+    fn from_ca_file(path: &Path) -> Result<Self> {
+        let unusable = |why: String| Error::Usage(format!("CA file {}: {why}", path.display()));
+        let mut cas = RootCertStore::empty();
+        let mut file = CaFile {
+            path: path.to_owned(),
+            listed: Vec::new(),
+            not_cas: RootCertStore::empty(),
+        };
+        for der in CertificateDer::pem_file_iter(path).map_err(|e| unusable(pem_error(e)))? {
+            let der = der.map_err(|e| unusable(pem_error(e)))?;
+            let number = file.listed.len() + 1;
+            let facts = x509::facts(&der).ok_or_else(|| {
+                unusable(format!(
+                    "certificate {number} is not a valid X.509 certificate"
+                ))
+            })?;
+            let anchors = if facts.is_ca {
+                &mut cas
+            } else {
+                &mut file.not_cas
+            };
+            anchors
+                .add(der.clone())
+                .map_err(|e| unusable(e.to_string()))?;
+            file.listed.push(Listed { der, facts });
+        }
+        if file.listed.is_empty() {
+            return Err(unusable("no PEM certificate in it".into()));
+        }
+        Ok(Verifier {
+            cas,
+            file: Some(file),
+            provider: provider(),
+        })
+    }
+
+    fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
+    }
+
+    /// A chain from `cert` to one of the CAs. Refused, it is explained when it leads to a
+    /// certificate of the CA file that is not a CA (rustls alone would have accepted it).
+    fn verify_chain(
+        &self,
+        cert: &ParsedCertificate<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let Err(refused) = self.chain_to(&self.cas, cert, intermediates, now) else {
+            return Ok(());
+        };
+        match &self.file {
+            Some(file)
+                if self
+                    .chain_to(&file.not_cas, cert, intermediates, now)
+                    .is_ok() =>
+            {
+                Err(file.issuer_not_a_ca())
+            }
+            _ => Err(refused),
+        }
+    }
+
+    /// A chain from `cert` through `intermediates` to one of `anchors`, valid at `now`.
+    fn chain_to(
+        &self,
+        anchors: &RootCertStore,
+        cert: &ParsedCertificate<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let algorithms = self.algorithms().all;
+        verify_server_cert_signed_by_trust_anchor(cert, anchors, intermediates, now, algorithms)
+    }
+}
+
+impl CaFile {
+    /// The file's certificate that is exactly `cert`, if there is one.
+    fn listed(&self, cert: &CertificateDer<'_>) -> Option<&Listed> {
+        self.listed.iter().find(|listed| listed.der == *cert)
+    }
+
+    fn issuer_not_a_ca(&self) -> rustls::Error {
+        let why = IssuerNotACa {
+            file: self.path.clone(),
+        };
+        CertificateError::Other(OtherError(Arc::new(why))).into()
+    }
+}
+
+/// Names the CA file alone: rustls wants verifiers to be `Debug`, and the derived formatting
+/// of the provider and the stores would add kilobytes to each binary for no reader.
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ca_file = self.file.as_ref().map(|file| &file.path);
+        f.debug_struct("Verifier")
+            .field("ca_file", &ca_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listed {
+    /// Whether `now` falls within its validity, as webpki checks a chain's certificates.
+    fn check_dates(&self, now: UnixTime) -> Result<(), CertificateError> {
+        let x509::Facts {
+            not_before,
+            not_after,
+            ..
+        } = self.facts;
+        if now < not_before {
+            return Err(CertificateError::NotValidYetContext {
+                time: now,
+                not_before,
+            });
+        }
+        if now > not_after {
+            return Err(CertificateError::ExpiredContext {
+                time: now,
+                not_after,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        match self.file.as_ref().and_then(|file| file.listed(end_entity)) {
+            Some(listed) => listed.check_dates(now)?,
+            None => self.verify_chain(&cert, intermediates, now)?,
+        }
+        verify_server_name(&cert, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms().supported_schemes()
+    }
+}
+
+/// The refusal of a certificate signed (directly or through intermediates) by one of the CA
+/// file's certificates that is not a CA.
+#[derive(Debug)]
+pub(crate) struct IssuerNotACa {
+    file: PathBuf,
+}
+
+impl fmt::Display for IssuerNotACa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "certificate not trusted: its issuer in CA file {} is not a CA (no CA:TRUE), \
+             so it vouches only for itself",
+            self.file.display()
+        )
+    }
+}
+
+impl std::error::Error for IssuerNotACa {}
 
 fn pem_error(e: rustls::pki_types::pem::Error) -> String {
     match e {
@@ -96,6 +330,186 @@ fn pem_error(e: rustls::pki_types::pem::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use std::time::Duration;
+
+    /// A self-signed certificate for `name`, CA or not, that can sign others.
+    fn self_signed(name: &str, is_ca: IsCa) -> CertifiedIssuer<'static, KeyPair> {
+        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.is_ca = is_ca;
+        CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+    }
+
+    /// A certificate for `name`, CA or not, signed by `issuer`.
+    fn signed(
+        name: &str,
+        is_ca: IsCa,
+        issuer: &CertifiedIssuer<'_, KeyPair>,
+    ) -> CertifiedIssuer<'static, KeyPair> {
+        let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+        params.is_ca = is_ca;
+        CertifiedIssuer::signed_by(params, KeyPair::generate().unwrap(), issuer).unwrap()
+    }
+
+    /// A verifier trusting a CA file made of `certs`, and the file's name.
+    fn trusting(name: &str, certs: &[&CertifiedIssuer<'_, KeyPair>]) -> (Verifier, PathBuf) {
+        let pem: String = certs.iter().map(|cert| cert.pem()).collect();
+        let path = temp_file(name, &pem);
+        let verifier = Verifier::from_ca_file(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (verifier, path)
+    }
+
+    /// What `verifier` says of a server that presents `chain` (its own certificate first)
+    /// as `host` at `now`: nothing, or the error line.
+    fn verify(
+        verifier: &Verifier,
+        chain: &[&CertifiedIssuer<'_, KeyPair>],
+        host: &str,
+        now: UnixTime,
+    ) -> Result<(), String> {
+        let ders: Vec<CertificateDer<'_>> = chain.iter().map(|cert| cert.der().clone()).collect();
+        let name = ServerName::try_from(host.to_owned()).unwrap();
+        verifier
+            .verify_server_cert(&ders[0], &ders[1..], &name, &[], now)
+            .map(|_| ())
+            .map_err(|e| Error::Tls(e).to_string())
+    }
+
+    fn at(seconds: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(seconds))
+    }
+
+    #[test]
+    fn a_certificate_without_ca_true_vouches_for_nothing_it_signs() {
+        for is_ca in [IsCa::ExplicitNoCa, IsCa::NoCa] {
+            let leaf = self_signed("other.example", is_ca);
+            let (verifier, file) = trusting("leaf.pem", &[&leaf]);
+            let refusal = format!(
+                "TLS: certificate not trusted: its issuer in CA file {} is not a CA \
+                 (no CA:TRUE), so it vouches only for itself",
+                file.display()
+            );
+            let forged = signed("localhost", IsCa::ExplicitNoCa, &leaf);
+            assert_eq!(
+                verify(&verifier, &[&forged], "localhost", UnixTime::now()),
+                Err(refusal.clone())
+            );
+            // Nor through an intermediate that says it is a CA.
+            let intermediate = signed("ca", IsCa::Ca(BasicConstraints::Unconstrained), &leaf);
+            let forged = signed("localhost", IsCa::ExplicitNoCa, &intermediate);
+            assert_eq!(
+                verify(
+                    &verifier,
+                    &[&forged, &intermediate],
+                    "localhost",
+                    UnixTime::now()
+                ),
+                Err(refusal)
+            );
+        }
+    }
+
+    #[test]
+    fn a_ca_vouches_for_what_it_signs_and_for_no_other_name() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let server = signed("localhost", IsCa::ExplicitNoCa, &ca);
+        let (verifier, _) = trusting("ca.pem", &[&ca]);
+        assert_eq!(
+            verify(&verifier, &[&server], "localhost", UnixTime::now()),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&verifier, &[&server], "mail.example.com", UnixTime::now()),
+            Err(
+                "TLS: host name mismatch: the server's certificate is for localhost, \
+                 not mail.example.com"
+                    .into()
+            )
+        );
+        let stranger = self_signed("localhost", IsCa::ExplicitNoCa);
+        assert_eq!(
+            verify(&verifier, &[&stranger], "localhost", UnixTime::now()),
+            Err(
+                "TLS: certificate not trusted (unknown issuer); pass the server's CA with \
+                 --ca-file"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_servers_own_certificate_admits_that_server_for_its_names_and_dates() {
+        // rcgen's certificates are valid from 1975 to 4096.
+        let (from_1975, until_4096) = (157_766_400, 67_090_118_400);
+        for is_ca in [
+            IsCa::ExplicitNoCa,
+            IsCa::NoCa,
+            IsCa::Ca(BasicConstraints::Unconstrained),
+        ] {
+            let own = self_signed("localhost", is_ca);
+            let (verifier, _) = trusting("own.pem", &[&own]);
+            assert_eq!(
+                verify(&verifier, &[&own], "localhost", UnixTime::now()),
+                Ok(())
+            );
+            assert_eq!(
+                verify(&verifier, &[&own], "mail.example.com", UnixTime::now()),
+                Err(
+                    "TLS: host name mismatch: the server's certificate is for localhost, \
+                     not mail.example.com"
+                        .into()
+                )
+            );
+            assert_eq!(
+                verify(&verifier, &[&own], "localhost", at(from_1975)),
+                Ok(())
+            );
+            assert_eq!(
+                verify(&verifier, &[&own], "localhost", at(until_4096)),
+                Ok(())
+            );
+            assert_eq!(
+                verify(&verifier, &[&own], "localhost", at(until_4096 + 1)),
+                Err("TLS: the server's certificate has expired".into())
+            );
+            assert_eq!(
+                verify(&verifier, &[&own], "localhost", at(from_1975 - 1)),
+                Err("TLS: the server's certificate is not valid yet".into())
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_may_hold_cas_and_servers_certificates() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let leaf = self_signed("other.example", IsCa::ExplicitNoCa);
+        let (verifier, _) = trusting("both.pem", &[&ca, &leaf]);
+        let by_ca = signed("localhost", IsCa::ExplicitNoCa, &ca);
+        let by_leaf = signed("localhost", IsCa::ExplicitNoCa, &leaf);
+        let now = UnixTime::now();
+        assert_eq!(verify(&verifier, &[&by_ca], "localhost", now), Ok(()));
+        assert_eq!(verify(&verifier, &[&leaf], "other.example", now), Ok(()));
+        let refused = verify(&verifier, &[&by_leaf], "localhost", now).unwrap_err();
+        assert!(refused.contains("is not a CA (no CA:TRUE)"), "{refused}");
+    }
+
+    #[test]
+    fn a_ca_file_entry_that_is_no_certificate_is_an_error() {
+        let path = temp_file(
+            "not-x509.pem",
+            "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+        );
+        let err = TlsConfig::new(Some(&path)).err().expect("must fail");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "CA file {}: certificate 1 is not a valid X.509 certificate",
+                path.display()
+            )
+        );
+        std::fs::remove_file(path).unwrap();
+    }
 
     fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
         let path = std::env::temp_dir().join(format!("pop3-core-{}-{name}", std::process::id()));

@@ -1,7 +1,9 @@
 //! popconn against servers that misbehave: every case ends in one clear error line and a
 //! non-zero exit within the timeout, never a panic or a hang.
 
-use playground::certs::CertSpec;
+use std::sync::Arc;
+
+use playground::certs::{CertSpec, Issuer};
 use playground::hostile::HostileServer;
 use playground::testing::{assert_one_error_line, run_against};
 
@@ -203,9 +205,59 @@ fn expired_certificate() {
         expired: true,
         ..CertSpec::default()
     };
-    let server =
-        HostileServer::start(&spec, true, std::sync::Arc::new(|peer| peer.send(GREETING))).unwrap();
+    let server = HostileServer::start(&spec, true, Arc::new(|peer| peer.send(GREETING))).unwrap();
     fails_with(server, "TLS: the server's certificate has expired");
+}
+
+/// A server with a certificate made as `spec` says, that reports 3 messages of 300 bytes.
+fn reporting_server(spec: CertSpec) -> HostileServer {
+    let script = |peer: &mut playground::hostile::Peer| {
+        peer.send(GREETING)?;
+        peer.accept_login()?;
+        peer.answer("+OK 3 300")?;
+        peer.answer_rest()
+    };
+    HostileServer::start(&spec, true, Arc::new(script)).unwrap()
+}
+
+#[test]
+fn a_certificate_in_the_ca_file_that_is_no_ca_vouches_for_nothing_it_signs() {
+    // The CA file holds a certificate for other.example (CA:FALSE) whose key signed the
+    // server's certificate for localhost.
+    let spec = CertSpec {
+        issuer: Issuer::EndEntity("other.example".into()),
+        ..CertSpec::default()
+    };
+    let server = reporting_server(spec);
+    let ca_file = server.ca().to_str().unwrap().to_owned();
+    let out = run_against(BIN, &server, &["--ca-file", &ca_file]);
+    let cause = format!(
+        "TLS: certificate not trusted: its issuer in CA file {ca_file} is not a CA \
+         (no CA:TRUE), so it vouches only for itself"
+    );
+    assert_one_error_line(&out, "popconn", &cause);
+    assert_eq!(server.received(), Vec::<String>::new());
+}
+
+#[test]
+fn a_servers_own_certificate_as_the_ca_file_admits_it_for_its_own_names() {
+    let spec = CertSpec {
+        issuer: Issuer::SelfSigned,
+        ..CertSpec::default()
+    };
+    let out = run_against(BIN, &reporting_server(spec), &[]);
+    assert_eq!(out.stdout, "You have 3 messages totaling 300 bytes\n");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    let elsewhere = CertSpec {
+        names: vec!["other.example.com".into()],
+        issuer: Issuer::SelfSigned,
+        ..CertSpec::default()
+    };
+    fails_with(
+        reporting_server(elsewhere),
+        "TLS: host name mismatch: the server's certificate is for other.example.com, not localhost",
+    );
 }
 
 #[test]
