@@ -32,27 +32,32 @@ pub fn retr(p: &mut Client<Stream>, number: u32) -> Result<Vec<u8>> {
 
 /// `document` up to its [`DELIMITER_LINES`]-th line that starts with `--` (exclusive).
 pub fn parts(document: &[u8], number: u32) -> &[u8] {
-    let delimiters = memchr::memmem::find_iter(document, b"\n--").map(|i| i + 1);
-    let starts_with_one = document.starts_with(b"--").then_some(0);
-    match starts_with_one
-        .into_iter()
-        .chain(delimiters)
-        .nth(DELIMITER_LINES)
-    {
-        Some(cut) => {
-            eprintln!("download_and_delete: message {number}: more than {DELIMITER_LINES} MIME parts; the text after the {DELIMITER_LINES}th delimiter is left out");
-            &document[..cut]
-        }
-        None => document,
-    }
+    let mut next = 0;
+    let lines = document.split(|&b| b == b'\n').map(|line| {
+        let start = next;
+        next += line.len() + 1;
+        (start, line)
+    });
+    let mut delimiters = lines.filter(|(_, line)| line.starts_with(b"--"));
+    let Some((cut, _)) = delimiters.nth(DELIMITER_LINES) else {
+        return document;
+    };
+    eprintln!(
+        "download_and_delete: message {number}: more than {DELIMITER_LINES} MIME parts; \
+         the text after the {DELIMITER_LINES}th delimiter is left out"
+    );
+    &document[..cut]
 }
 
+/// Says on stderr what was left out, if anything was.
 fn tell_cut(number: u32, what: &str, octets: u64, kept: usize) {
     if octets > kept as u64 {
-        eprintln!("download_and_delete: message {number}: {what} ran to {octets} bytes; only the first {kept} are shown");
+        eprintln!(
+            "download_and_delete: message {number}: {what} ran to {octets} bytes; \
+             only the first {kept} are shown"
+        );
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
