@@ -15,6 +15,8 @@ use crate::sasl::Mechanism;
 /// The longest status or listing line accepted, terminator included. Message data lines
 /// have no limit: they are streamed.
 pub const MAX_LINE: usize = 8 * 1024;
+/// The longest command line a client may send, CRLF included (RFC 2449).
+const MAX_COMMAND_LINE: usize = 255;
 
 /// Size of the read buffer, the only memory a streamed RETR needs whatever the message size.
 const BUFFER_SIZE: usize = 64 * 1024;
@@ -210,6 +212,16 @@ impl<S: Read + Write> Client<S> {
     /// Sends one command line. `traced` is what the trace shows (secrets masked).
     /// A line break inside would let an argument inject commands, so it is refused.
     fn put_line(&mut self, line: &str, traced: &str) -> Result<()> {
+        self.put(line, traced, Some(MAX_COMMAND_LINE))
+    }
+
+    /// Sends a line of a SASL exchange after AUTH (RFC 5034): not a command, so no
+    /// 255-octet bound (an OAuth token is often longer).
+    fn put_sasl_line(&mut self, line: &str, traced: &str) -> Result<()> {
+        self.put(line, traced, None)
+    }
+
+    fn put(&mut self, line: &str, traced: &str, longest: Option<usize>) -> Result<()> {
         let verb = traced.split(' ').next().unwrap_or_default();
         if let Some(why) = &self.out_of_step {
             return Err(Error::Protocol(format!(
@@ -225,11 +237,7 @@ impl<S: Read + Write> Client<S> {
                 "the server sent {unasked} bytes no command asked for, before {verb}"
             ))));
         }
-        if line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            return Err(Error::Usage(format!(
-                "refusing to send {verb}: an argument holds a line break or NUL"
-            )));
-        }
+        check_line(line, verb, longest)?;
         if self.pending.iter().any(|sent| sent.line == "QUIT") {
             return Err(Error::Usage(
                 "QUIT went ahead: the server ends the session after it".into(),
@@ -651,7 +659,7 @@ impl<S: Read + Write> Client<S> {
         let response = Zeroizing::new(BASE64.encode(mechanism.response(user, secret).as_bytes()));
         let inline = Zeroizing::new(format!("AUTH {name} {}", *response));
         // RFC 5034: a command line of at most 255 octets, CRLF included.
-        let mut sent = inline.len() + 2 <= 255;
+        let mut sent = inline.len() + 2 <= MAX_COMMAND_LINE;
         if sent {
             self.put_line(&inline, &format!("AUTH {name} {MASK}"))?;
         } else {
@@ -680,9 +688,9 @@ impl<S: Read + Write> Client<S> {
                 // A challenge after the response is the server explaining its refusal.
                 let report = BASE64.decode(challenge.trim()).unwrap_or_default();
                 explained = Some(String::from_utf8_lossy(&report).into_owned());
-                self.put_line(mechanism.after_error(), "")?;
+                self.put_sasl_line(mechanism.after_error(), "")?;
             } else {
-                self.put_line(&response, MASK)?;
+                self.put_sasl_line(&response, MASK)?;
                 sent = true;
             }
         }
@@ -731,6 +739,11 @@ impl<S: Read + Write> Client<S> {
             return Err(refusal);
         }
         let user = format!("USER {name}");
+        // Both checked before either goes out: a PASS refused after USER was sent would
+        // leave a half login behind.
+        check_line(&user, "USER", Some(MAX_COMMAND_LINE))?;
+        let pass = Zeroizing::new(format!("PASS {password}"));
+        check_line(&pass, "PASS", Some(MAX_COMMAND_LINE))?;
         self.put_line(&user, &user)?;
         self.put_pass(password)?;
         // Both answers are read, so that a refused USER leaves the session in step.
@@ -1144,6 +1157,24 @@ impl<S: Read + Write> Client<S> {
             self.trace,
         ))
     }
+}
+
+/// A command line fit to send: no control character in it (a line break would let an
+/// argument inject commands; an escape would reach the server's logs and terminals), and
+/// at most 255 octets with its CRLF (RFC 2449). Checked before anything goes out.
+fn check_line(line: &str, verb: &str, longest: Option<usize>) -> Result<()> {
+    if line.bytes().any(|b| b.is_ascii_control()) {
+        return Err(Error::Usage(format!(
+            "refusing to send {verb}: an argument holds a line break, NUL or other control character"
+        )));
+    }
+    if let Some(longest) = longest.filter(|&longest| line.len() + 2 > longest) {
+        return Err(Error::Usage(format!(
+            "refusing to send {verb}: the command line would be {} octets, over the {longest} POP3 allows (RFC 2449)",
+            line.len() + 2
+        )));
+    }
+    Ok(())
 }
 
 fn closed(when: &str) -> Error {

@@ -183,6 +183,10 @@ impl Connector {
                         "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
                         refusal.line()
                     )),
+                    // Not "try --stls": this is STLS. The server said +OK and spoke on in clear.
+                    Error::Tls(rustls::Error::InvalidMessage(_)) => Error::Protocol(
+                        "the server accepted STLS, then did not answer in TLS".into(),
+                    ),
                     other => other,
                 })
             }
@@ -197,6 +201,13 @@ impl Connector {
     }
 
     fn connect_tcp(&self, host: &str, port: u16) -> Result<TcpStream> {
+        // The resolver takes ASCII names; converting IDNA here would cost more than all of
+        // the tools' Unicode tables, so the ASCII (punycode) form is asked for instead.
+        if !host.is_ascii() {
+            return Err(Error::Usage(format!(
+                "host name {host:?} is not ASCII: give its ASCII (IDNA, xn--...) form, as `idn2` prints it"
+            )));
+        }
         let mut last_error = None;
         for addr in (host, port).to_socket_addrs()? {
             match TcpStream::connect_timeout(&addr, self.timeout) {

@@ -791,3 +791,41 @@ fn answers_read_ahead_keep_message_data_up_to_the_kept_limit() {
     assert_eq!(kept, b"Subject: o");
     assert_eq!(octets, 32, "the octets the server sent, beyond those kept");
 }
+
+#[test]
+fn control_characters_and_overlong_lines_are_refused_before_anything_is_sent() {
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK\r\n"))).unwrap();
+    let err = client.user("bran\u{1b}[2Jdon").unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "refusing to send USER: an argument holds a line break, NUL or other control character"
+        ),
+        "{err}"
+    );
+    let err = client.user(&"a".repeat(120_000)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the command line would be 120007 octets, over the 255 POP3 allows"),
+        "{err}"
+    );
+    // Pipelined, USER is not sent ahead of a PASS that cannot go.
+    client.set_pipelining(true);
+    let err = client.login("brandon", &"p".repeat(300)).unwrap_err();
+    assert!(err.to_string().contains("refusing to send PASS"), "{err}");
+    assert!(
+        !err.to_string().contains("ppp"),
+        "the password is not shown: {err}"
+    );
+    assert_eq!(client.get_ref().written_text(), "");
+}
+
+#[test]
+fn a_sasl_response_may_be_longer_than_a_command_line() {
+    // RFC 5034: the 255 octets bound AUTH's command line, not the responses after it.
+    let token = "t".repeat(400);
+    let (_, written) = run("+ \r\n+OK\r\n", |c| {
+        c.authenticate(Mechanism::XOAuth2, "brandon", &token)
+    });
+    assert!(written.starts_with("AUTH XOAUTH2\r\n"), "{written}");
+    assert!(written.lines().nth(1).unwrap().len() > 255, "{written}");
+}

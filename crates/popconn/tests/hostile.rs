@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use playground::certs::{CertSpec, Issuer};
 use playground::hostile::HostileServer;
-use playground::testing::{assert_one_error_line, run_against};
+use playground::testing::{assert_one_error_line, run_against, run_piped, tool_trusting};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
 const GREETING: &str = "+OK hostile server ready\r\n";
@@ -415,4 +415,57 @@ fn answers_sent_before_their_commands_are_refused_unanswered() {
             "nothing is sent to it"
         );
     }
+}
+
+#[test]
+fn stls_accepted_then_plaintext_is_not_told_to_try_stls() {
+    let server = HostileServer::plain(|peer| {
+        peer.send(GREETING)?;
+        peer.answer("+OK begin TLS")?;
+        peer.send("+OK still in clear\r\n")?;
+        peer.stall()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--stls"]);
+    assert_one_error_line(
+        &out,
+        "popconn",
+        "the server accepted STLS, then did not answer in TLS",
+    );
+    assert!(!out.stderr.contains("try --stls"), "{}", out.stderr);
+}
+
+#[test]
+fn user_names_and_host_names_are_refused_before_anything_is_sent() {
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let host = server.host();
+    for (user, cause) in [
+        (
+            "bran\u{1b}[2Jdon",
+            "refusing to send USER: an argument holds a line break, NUL or other control character",
+        ),
+        (
+            &"u".repeat(120_000)[..],
+            "refusing to send USER: the command line would be 120007 octets, over the 255",
+        ),
+    ] {
+        let mut command = tool_trusting(BIN, server.ca(), &["--timeout", "2", &host, user]);
+        let out = run_piped(&mut command, "abc123\n");
+        assert_one_error_line(&out, "popconn", cause);
+    }
+    assert!(!server
+        .received()
+        .iter()
+        .any(|c| c.starts_with("USER") || c.starts_with("PASS")));
+    let mut command = tool_trusting(BIN, server.ca(), &["bücher.example", "brandon"]);
+    let out = run_piped(&mut command, "abc123\n");
+    assert_one_error_line(
+        &out,
+        "popconn",
+        "host name \"bücher.example\" is not ASCII: give its ASCII (IDNA, xn--...) form",
+    );
 }
