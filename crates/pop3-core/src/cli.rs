@@ -271,7 +271,7 @@ fn has_line_break(text: &str) -> bool {
 /// errors, found before anything is sent.
 pub fn read_password(args: &Args) -> io::Result<Zeroizing<String>> {
     let password = match &args.password_command {
-        Some(command) => secret_from_command(command)?,
+        Some(command) => secret_from_command(command, args.timeout)?,
         None => prompt_for_password()?,
     };
     if has_line_break(&password) {
@@ -285,17 +285,58 @@ pub fn read_password(args: &Args) -> io::Result<Zeroizing<String>> {
 
 /// Runs `command` with /bin/sh, as mpop's passwordeval does, and takes what it prints,
 /// less its last line break. Its stderr and stdin stay the user's, for its own prompts.
-fn secret_from_command(command: &str) -> io::Result<Zeroizing<String>> {
-    let output = std::process::Command::new("/bin/sh")
+/// It has `timeout` (the session's own) to finish, then it is killed.
+fn secret_from_command(command: &str, timeout: Duration) -> io::Result<Zeroizing<String>> {
+    let failed = |e: io::Error| io::Error::new(e.kind(), format!("--password-command: {e}"));
+    let mut child = std::process::Command::new("/bin/sh")
         .args(["-c", command])
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| io::Error::new(e.kind(), format!("--password-command: {e}")))?;
-    let printed = Zeroizing::new(output.stdout);
-    if !output.status.success() {
+        .spawn()
+        .map_err(failed)?;
+    let mut stdout = child.stdout.take().expect("piped above");
+    let reader = std::thread::spawn(move || {
+        let mut printed = Zeroizing::new(Vec::new());
+        stdout.read_to_end(&mut printed).map(|_| printed)
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(failed)? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            kill_family(child.id());
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "--password-command did not finish within {} s (--timeout); it was stopped",
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The command has ended; what it printed is all there, unless something it started
+    // still holds its output open: that is waited for no longer than the rest of the time.
+    let printed = loop {
+        if reader.is_finished() {
+            break reader
+                .join()
+                .expect("the reader does not panic")
+                .map_err(failed)?;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "--password-command ended, but something it started kept its output open",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    if !status.success() {
         return Err(io::Error::other(format!(
-            "--password-command failed ({})",
-            output.status
+            "--password-command failed ({status})"
         )));
     }
     let text = std::str::from_utf8(&printed).map_err(|_| {
@@ -313,6 +354,46 @@ fn secret_from_command(command: &str) -> io::Result<Zeroizing<String>> {
         ));
     }
     Ok(Zeroizing::new(text.to_string()))
+}
+
+/// Kills `root` and every process it started: a shell's commands outlive the shell, and
+/// would hold the tool's stderr open. (Not a process group of its own: the command must
+/// stay in the terminal's foreground to prompt there.) Found through /proc's parent ids.
+fn kill_family(root: u32) {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut family = vec![root];
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        family.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    for pid in family {
+        // SAFETY: kill has no memory effects; these are the command's processes.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    }
 }
 
 fn prompt_for_password() -> io::Result<Zeroizing<String>> {

@@ -469,3 +469,29 @@ fn user_names_and_host_names_are_refused_before_anything_is_sent() {
         "host name \"bücher.example\" is not ASCII: give its ASCII (IDNA, xn--...) form",
     );
 }
+
+#[test]
+fn a_password_command_that_hangs_is_stopped_at_the_timeout() {
+    let server = HostileServer::tls(|peer| {
+        peer.send(GREETING)?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = run_against(BIN, &server, &["--password-command", "sleep 1717"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{out:?}"
+    );
+    assert_one_error_line(
+        &out,
+        "popconn",
+        "--password-command did not finish within 2 s (--timeout); it was stopped",
+    );
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 1717"])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the command was left running");
+    assert_eq!(server.received(), Vec::<String>::new());
+}
