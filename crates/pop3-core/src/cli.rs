@@ -732,17 +732,22 @@ mod tests {
 
     #[test]
     fn secrets_from_a_command() {
-        assert_eq!(*secret_from_command("echo token123").unwrap(), "token123");
         assert_eq!(
-            *secret_from_command("printf 'two\\nlines\\r\\n'").unwrap(),
+            *secret_from_command("echo token123", DEFAULT_TIMEOUT).unwrap(),
+            "token123"
+        );
+        assert_eq!(
+            *secret_from_command("printf 'two\\nlines\\r\\n'", DEFAULT_TIMEOUT).unwrap(),
             "two\nlines"
         );
-        let failed = secret_from_command("echo partial; exit 3")
+        let failed = secret_from_command("echo partial; exit 3", DEFAULT_TIMEOUT)
             .unwrap_err()
             .to_string();
         assert_eq!(failed, "--password-command failed (exit status: 3)");
         assert_eq!(
-            secret_from_command("true").unwrap_err().to_string(),
+            secret_from_command("true", DEFAULT_TIMEOUT)
+                .unwrap_err()
+                .to_string(),
             "--password-command printed nothing"
         );
     }
