@@ -24,11 +24,15 @@ fn run() -> anyhow::Result<ExitCode> {
     let password = cli::read_password(&args)?; // passwd = getpass.getpass()
     let server = args.server();
     let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
-    let outcome = session(&mut p, &args, &password); // try: ... else: ...
+    let outcome = session(&mut p, &args, password); // try: ... else: ...
     cli::quit(p, outcome).context(server) // finally: p.quit()
 }
 
-fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
+fn session(
+    p: &mut Client<Stream>,
+    args: &Args,
+    password: cli::Secret,
+) -> pop3_core::Result<ExitCode> {
     // p.apop(username, passwd) -- or SASL AUTH, with --auth
     if let Err(e) = cli::log_in(p, args, password, Login::Apop, &[]) {
         return cli::login_failed(e); // print("Login failed:", e)

@@ -35,11 +35,15 @@ fn run() -> anyhow::Result<ExitCode> {
     let password = cli::read_password(&args)?; // passwd = getpass.getpass()
     let server = args.server();
     let mut p = cli::connect(&args).with_context(|| server.clone())?; // p = poplib.POP3_SSL(hostname)
-    let outcome = session(&mut p, &args, &password); // try: ... else: ...
+    let outcome = session(&mut p, &args, password); // try: ... else: ...
     cli::quit(p, outcome).context(server) // finally: p.quit()
 }
 
-fn session(p: &mut Client<Stream>, args: &Args, password: &str) -> pop3_core::Result<ExitCode> {
+fn session(
+    p: &mut Client<Stream>,
+    args: &Args,
+    password: cli::Secret,
+) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
     // the server offers PIPELINING, LIST goes out as soon as the login is accepted.
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Ahead::List]) {

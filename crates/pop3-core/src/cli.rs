@@ -265,11 +265,14 @@ fn has_line_break(text: &str) -> bool {
     text.contains(['\r', '\n', '\0'])
 }
 
+/// A password or token: wiped from memory when dropped.
+pub type Secret = Zeroizing<String>;
+
 /// The password: from `--password-command` if given, else asked for as Python's `getpass`
 /// does: without echo on a terminal; from a pipe, one line of standard input after a
 /// warning on stderr. End of input (Ctrl-D) and a password holding a line break are
 /// errors, found before anything is sent.
-pub fn read_password(args: &Args) -> io::Result<Zeroizing<String>> {
+pub fn read_password(args: &Args) -> io::Result<Secret> {
     let password = match &args.password_command {
         Some(command) => secret_from_command(command, args.timeout)?,
         None => prompt_for_password()?,
@@ -510,7 +513,7 @@ pub enum Login {
 pub fn log_in(
     p: &mut Client<Stream>,
     args: &Args,
-    secret: &str,
+    secret: Secret,
     book: Login,
     then: &[Ahead],
 ) -> Result<String> {
@@ -531,13 +534,14 @@ pub fn log_in(
         p.utf8()?;
     }
     let welcome = match (args.auth, book) {
-        (None, Login::UserPass) => p.login(user, secret)?,
-        (None, Login::Apop) => p.apop(user, secret)?,
-        (Some(mechanism), _) => {
-            check_offered(capabilities.as_ref(), mechanism)?;
-            p.authenticate(mechanism, user, secret)?
-        }
+        (None, Login::UserPass) => p.login(user, &secret),
+        (None, Login::Apop) => p.apop(user, &secret),
+        (Some(mechanism), _) => check_offered(capabilities.as_ref(), mechanism)
+            .and_then(|()| p.authenticate(mechanism, user, &secret)),
     };
+    // The login's answer is in, accepted or not: the secret is wiped now, not at exit.
+    drop(secret);
+    let welcome = welcome?;
     // The login's answer is in: what follows may travel together.
     for &command in then {
         p.send_ahead(command)?;
