@@ -50,7 +50,8 @@ fn session(
         return cli::login_failed(e); // print("Login failed:", e)
     }
     let rule = "-".repeat(72);
-    let listings = p.list()?;
+    let listings = limits::list(p)?; // p.list(), at most limits::MESSAGES of it
+
     // Not in the book: commands sent ahead where the server offers PIPELINING (ahead.rs).
     let mut ahead = Lookahead::new(p, &listings);
     for (i, listing) in listings.iter().enumerate() {
@@ -79,6 +80,7 @@ fn session(
             for part in message::plain_texts(limits::parts(&document, number)) {
                 // Not in the book: text it cannot decode is shown as sent, with a word why.
                 if let Some(charset) = part.undecoded_charset {
+                    let charset = cli::terminal_safe(&one_line(&charset)).into_owned();
                     eprintln!("download_and_delete: message {number}: a text part in charset {charset} is shown as sent (this build cannot decode {charset})");
                 }
                 println!("{}", for_screen(&part.text));

@@ -158,6 +158,21 @@ fn quit_unanswered_after_deletions_says_their_fate_is_unknown() {
     );
 }
 
+/// What `server` received, once it has stopped receiving (the tool may have ended before the
+/// server read its last commands).
+fn received_in_the_end(server: &HostileServer) -> Vec<String> {
+    let mut received = server.received();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = server.received();
+        if now == received {
+            break;
+        }
+        received = now;
+    }
+    received
+}
+
 /// CAPA's answer for a server with or without pipelining.
 fn capabilities(pipelining: bool) -> &'static str {
     if pipelining {
@@ -186,7 +201,7 @@ fn an_answer_no_command_asked_for_ends_the_session_unquit() {
             "download_and_delete",
             "bytes no command asked for, before TOP",
         );
-        let received = server.received();
+        let received = received_in_the_end(&server);
         assert!(
             !received
                 .iter()
@@ -223,11 +238,49 @@ fn a_server_out_of_step_after_a_deletion_gets_no_quit() {
             "download_and_delete",
             "expected +OK or -ERR, got \"Subject: two\"; QUIT not sent, so the 1 deletion(s) asked for were not applied",
         );
-        let received = server.received();
+        let received = received_in_the_end(&server);
         assert!(received.contains(&"DELE 1".to_string()), "{received:?}");
         assert!(
             !received.contains(&"QUIT".to_string()),
             "pipelining {pipelining}: {received:?}"
         );
+    }
+}
+
+#[test]
+fn a_duplicated_answer_is_caught_before_quit_applies_a_deletion() {
+    // TOP 1 answered twice: pipelined, every later answer shifts by one, and message 2 shows
+    // message 1's headers. The user deletes "it": DELE 2 goes out, but QUIT must not, as
+    // the shift shows (at the latest) when the answers before QUIT are read.
+    for pipelining in [false, true] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer(capabilities(pipelining));
+            peer.send("+OK ready\r\n")?;
+            peer.accept_login()?;
+            peer.answer("+OK\r\n1 100\r\n2 100\r\n3 100\r\n.")?;
+            while let Some(command) = peer.command()? {
+                if let Some(number) = command
+                    .strip_prefix("TOP ")
+                    .and_then(|c| c.split(' ').next())
+                {
+                    peer.send(format!("+OK\r\nSubject: message {number}\r\n\r\n.\r\n"))?;
+                    if number == "1" {
+                        peer.send("+OK\r\nSubject: message 1 (a duplicate)\r\n\r\n.\r\n")?;
+                    }
+                } else {
+                    peer.send("+OK\r\n")?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let out = run_answering(&server, "n\nn\nn\ny\nn\nn\n");
+        let received = received_in_the_end(&server);
+        assert!(
+            !received.contains(&"QUIT".to_string()),
+            "pipelining {pipelining}: {received:?}"
+        );
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(out.stderr.contains("protocol error"), "{}", out.stderr);
     }
 }

@@ -53,6 +53,8 @@ fn server() -> HostileServer {
 
 fn assert_wiped(server: &HostileServer, pid: u32, how: &str) {
     let held = memory_holds(pid, PASSWORD.as_bytes());
+    // The scan does read the tool's memory: the user name, in its arguments, is found.
+    let reads = memory_holds(pid, b"brandon");
     // SAFETY: kill has no memory effects; the pid is our own child's, not yet reaped.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
     let received = server.received();
@@ -60,6 +62,7 @@ fn assert_wiped(server: &HostileServer, pid: u32, how: &str) {
         received.contains(&format!("PASS {PASSWORD}")),
         "{how}: {received:?}"
     );
+    assert!(reads, "{how}: the scan found nothing it should");
     assert!(
         !held,
         "{how}: the tool's memory still holds the password at the first question"

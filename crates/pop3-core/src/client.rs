@@ -278,7 +278,8 @@ impl<S: Read + Write> Client<S> {
                 // A TLS peer that closes without close_notify: the end of the stream, and
                 // callers say where it ended. A cut response is never taken as complete.
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
-                Err(e) => return Err(e.into()),
+                // Where the answer stopped is unknown now: nothing more may be sent.
+                Err(e) => return Err(self.lose_step(e.into())),
             }
         }
     }
@@ -349,8 +350,15 @@ impl<S: Read + Write> Client<S> {
     /// Notes a protocol error: the server no longer answers as this session expects, so
     /// nothing more is sent to it. Without QUIT, nothing marked is deleted (RFC 1939).
     fn lose_step(&mut self, error: Error) -> Error {
-        if let Error::Protocol(what) = &error {
-            self.out_of_step.get_or_insert_with(|| what.clone());
+        match &error {
+            Error::Protocol(what) => {
+                self.out_of_step.get_or_insert_with(|| what.clone());
+            }
+            Error::Io(_) | Error::Tls(_) | Error::Timeout => {
+                self.out_of_step
+                    .get_or_insert_with(|| format!("the connection failed: {error}"));
+            }
+            _ => {}
         }
         error
     }
@@ -729,6 +737,12 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn login(&mut self, name: &str, password: &str) -> Result<String> {
+        let user = format!("USER {name}");
+        // Both checked before either goes out: a PASS refused after USER was sent would
+        // leave a half login behind.
+        check_line(&user, "USER", Some(MAX_COMMAND_LINE))?;
+        let pass = Zeroizing::new(format!("PASS {password}"));
+        check_line(&pass, "PASS", Some(MAX_COMMAND_LINE))?;
         if !self.pipelining {
             self.user(name)?;
             return self.pass(password);
@@ -738,12 +752,6 @@ impl<S: Read + Write> Client<S> {
         if let Some(refusal) = self.settle(self.pending.len())? {
             return Err(refusal);
         }
-        let user = format!("USER {name}");
-        // Both checked before either goes out: a PASS refused after USER was sent would
-        // leave a half login behind.
-        check_line(&user, "USER", Some(MAX_COMMAND_LINE))?;
-        let pass = Zeroizing::new(format!("PASS {password}"));
-        check_line(&pass, "PASS", Some(MAX_COMMAND_LINE))?;
         self.put_line(&user, &user)?;
         self.put_pass(password)?;
         // Both answers are read, so that a refused USER leaves the session in step.
@@ -1105,8 +1113,15 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn capa(&mut self) -> Result<Capabilities> {
+        // Servers list a dozen; more than this is a flood, read to its end but not kept.
+        const MOST: usize = 256;
         let mut lines = Vec::new();
         self.listing_cmd("CAPA", |line| {
+            if lines.len() == MOST {
+                return Err(Error::Protocol(format!(
+                    "CAPA lists more than {MOST} capabilities"
+                )));
+            }
             lines.push(line.to_owned());
             Ok(())
         })?;
@@ -1123,7 +1138,12 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn quit(mut self) -> Result<String> {
-        self.short_cmd(&Ahead::Quit.line())
+        // Every answer still on its way (DELE's, pipelined) is read before QUIT goes: a server
+        // found out of step there gets no QUIT, which would apply deletions it may not mean.
+        // QUIT itself, if it went ahead, is among them.
+        let refusal = self.settle(self.pending.len())?;
+        let bye = self.short_cmd(&Ahead::Quit.line())?;
+        refusal.map_or(Ok(bye), Err)
     }
 
     /// STLS (RFC 2595): asks to start TLS, then hands the raw stream to `upgrade`, which
@@ -1163,7 +1183,8 @@ impl<S: Read + Write> Client<S> {
 /// argument inject commands; an escape would reach the server's logs and terminals), and
 /// at most 255 octets with its CRLF (RFC 2449). Checked before anything goes out.
 fn check_line(line: &str, verb: &str, longest: Option<usize>) -> Result<()> {
-    if line.bytes().any(|b| b.is_ascii_control()) {
+    // C0, DEL and the C1 controls (U+0080-U+009F, CSI among them).
+    if line.chars().any(char::is_control) {
         return Err(Error::Usage(format!(
             "refusing to send {verb}: an argument holds a line break, NUL or other control character"
         )));

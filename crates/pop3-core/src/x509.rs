@@ -41,20 +41,22 @@ const TRUE: &[u8] = &[0xff];
 pub(crate) fn facts(der: &[u8]) -> Option<Facts> {
     let mut certificate = Der(Der(der).take(SEQUENCE)?);
     let mut tbs = Der(certificate.take(SEQUENCE)?);
-    tbs.take_if(VERSION);
+    let version_1 = tbs.take_if(VERSION).is_none();
     tbs.take(INTEGER)?; // serialNumber
     tbs.take(SEQUENCE)?; // signature
-    tbs.take(SEQUENCE)?; // issuer
+    let issuer = tbs.take(SEQUENCE)?;
     let mut validity = Der(tbs.take(SEQUENCE)?);
     let not_before = validity.time()?;
     let not_after = validity.time()?;
-    tbs.take(SEQUENCE)?; // subject
+    let subject = tbs.take(SEQUENCE)?;
     tbs.take(SEQUENCE)?; // subjectPublicKeyInfo
     tbs.take_if(ISSUER_UID);
     tbs.take_if(SUBJECT_UID);
     let is_ca = match tbs.take_if(EXTENSIONS) {
         Some(extensions) => says_ca(extensions)?,
-        None => false,
+        // A version 1 certificate has no extensions at all: a self-issued one is a root of
+        // the old kind, which OpenSSL still takes as a CA, and so is it here.
+        None => version_1 && issuer == subject,
     };
     Some(Facts {
         is_ca,
@@ -204,6 +206,16 @@ fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
 mod tests {
     use super::*;
     use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
+
+    /// A version 1 root (no extensions), as `openssl x509 -req -signkey` makes one.
+    const VERSION_1_ROOT: &str = "-----BEGIN CERTIFICATE-----\nMIIBIjCByQIULjF4nPQmlcMtbACsLBh2obdN29MwCgYIKoZIzj0EAwIwEzERMA8G\nA1UEAwwIT2xkIFJvb3QwIBcNMjYxMTI2MTYyMDEwWhgPMjEyNjExMDIxNjIwMTBa\nMBMxETAPBgNVBAMMCE9sZCBSb290MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\nCc/5km1XOTuA3hGhqi4jMaKwZqtlu9Dtp3Hsx5HtaYw7mXVKxOA0I/8mlirz+4sC\np8+xg6LHzmuOG9FTInMUszAKBggqhkjOPQQDAgNIADBFAiAtnVM3xRHcRouZQYM9\nxefPO9+Vvp9rf/bVK/OKbRCLKgIhAMcJKGGDcY9uGBWcTBVJ7hXQgcoeFQgozE4l\nMJbLsizZ\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn a_self_issued_version_1_certificate_is_a_root() {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let der = CertificateDer::from_pem_slice(VERSION_1_ROOT.as_bytes()).unwrap();
+        assert!(facts(&der).unwrap().is_ca);
+    }
 
     fn certificate(is_ca: IsCa, years: (i32, i32)) -> Vec<u8> {
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
