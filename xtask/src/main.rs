@@ -43,6 +43,14 @@ Tasks:
   dist [TOOL...]
              release archives (binary, README, licences, man page) and .deb packages
              for the tools, checked, with SHA256SUMS, in target/dist
+
+Used by bench (each is one measured process):
+  bench-spawn PROGRAM ARGS...
+             runs PROGRAM (stdin passed on, output discarded) and prints
+             EXIT WALL_NS PEAK_RSS_KIB CPU_US
+  bench-floor HOST:PORT CA COMMAND...
+             the floor client: pipelines COMMANDs at once over TLS, reads until the
+             server closes, parses nothing
 ";
 
 fn main() -> ExitCode {

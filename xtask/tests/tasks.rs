@@ -16,6 +16,8 @@ fn every_task_has_its_usage_for_help() {
         "install-servers",
         "bench",
         "dist",
+        "bench-spawn",
+        "bench-floor",
     ] {
         let out = Command::new(XTASK).args([task, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
