@@ -490,7 +490,8 @@ fn a_password_command_that_hangs_is_stopped_at_the_timeout() {
     );
     // No process is left whose command line is `sleep 1717`.
     let left = std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| cmdline == b"sleep\01717\0")
+        std::fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|cmdline| cmdline == b"sleep\x001717\x00")
     });
     assert!(!left, "the command was left running");
     assert_eq!(server.received(), Vec::<String>::new());
