@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use playground::testing::{run_piped, start_with, tool, Output};
-use playground::{server_tests, Options, Playground, USER};
+use playground::{server_tests, Options, Playground, ServerKind, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
@@ -43,15 +43,24 @@ fn ours(p: &Playground, input: &str) -> Output {
     run_piped(&mut tool(BIN, p, &[&p.pop3s_host(), USER]), input)
 }
 
+/// The book's script, then the tool, each reading and keeping every one of `messages` on a
+/// fresh `server`; both must succeed.
+fn both_reading_all(server: ServerKind, messages: Vec<Vec<u8>>) -> (Output, Output) {
+    let input = read_all(messages.len());
+    let p = start_with(Options {
+        messages,
+        ..Options::temporary(server)
+    });
+    let book = the_books(&p, &input);
+    assert_eq!(book.code, Some(0), "the book's script: {}", book.stderr);
+    let ours = ours(&p, &input);
+    assert_eq!(ours.code, Some(0), "{}", ours.stderr);
+    (book, ours)
+}
+
 server_tests! {
     fn prints_what_the_books_script_prints(server) {
-        let messages = mailbox();
-        let p = start_with(Options { messages: messages.clone(), ..Options::temporary(server) });
-        let input = read_all(messages.len());
-        let book = the_books(&p, &input);
-        assert_eq!(book.code, Some(0), "the book's script: {}", book.stderr);
-        let ours = ours(&p, &input);
-        assert_eq!(ours.code, Some(0), "{}", ours.stderr);
+        let (book, ours) = both_reading_all(server, mailbox());
         assert_eq!(ours.stdout, book.stdout);
     }
 
@@ -140,13 +149,8 @@ const DECODED: [(&str, &[(&str, &str)]); 5] = [
 server_tests! {
     fn differs_from_the_books_script_only_where_it_decodes(server) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail-decoded");
-        let messages: Vec<Vec<u8>> = DECODED.iter().map(|(name, _)| std::fs::read(dir.join(name)).unwrap()).collect();
-        let p = start_with(Options { messages: messages.clone(), ..Options::temporary(server) });
-        let input = read_all(messages.len());
-        let book = the_books(&p, &input);
-        assert_eq!(book.code, Some(0), "the book's script: {}", book.stderr);
-        let ours = ours(&p, &input);
-        assert_eq!(ours.code, Some(0), "{}", ours.stderr);
+        let messages = DECODED.iter().map(|(name, _)| std::fs::read(dir.join(name)).unwrap()).collect();
+        let (book, ours) = both_reading_all(server, messages);
         let mut expected = book.stdout.clone();
         for (name, differences) in DECODED {
             for (printed, decoded) in differences {
