@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::{Ahead, Client, Error, Mechanism};
+use pop3_core::{Command, Client, Error, Mechanism};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, server)) = data.split_first() else { return };
@@ -22,11 +22,11 @@ fuzz_target!(|data: &[u8]| {
     let mut note = |result: Result<(), Error>| {
         lost_step |= matches!(result, Err(Error::Protocol(_)));
     };
-    note(client.send_ahead(Ahead::List));
-    note(client.send_ahead(Ahead::Stat));
-    note(client.send_ahead(Ahead::Top { number: 2, lines: 0 }));
-    note(client.send_ahead(Ahead::Retr(2)));
-    note(client.dele_later(3));
+    note(client.send_ahead(Command::List));
+    note(client.send_ahead(Command::Stat));
+    note(client.send_ahead(Command::Top { number: 2, lines: 0 }));
+    note(client.send_ahead(Command::Retr(2)));
+    note(client.dele(3));
     note(client.stat().map(drop));
     note(client.list().map(drop));
     note(client.uidl().map(drop));
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = client.apop("brandon", "abc123");
     note(client.authenticate(Mechanism::XOAuth2, "brandon", "token").map(drop));
     note(client.authenticate(Mechanism::Plain, "brandon", &"long".repeat(80)).map(drop));
-    note(client.dele(1).map(drop));
+    note(client.dele(1));
     if lost_step {
         assert!(client.out_of_step());
         let written = client.get_ref().written.len();

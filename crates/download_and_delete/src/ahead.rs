@@ -4,7 +4,7 @@
 //! message?" has already been answered yes (typed ahead, or piped): fetching it otherwise
 //! would waste its bytes and, on servers that keep IMAP flags, mark it as seen.
 
-use pop3_core::{cli, Ahead, Client, Result, ScanListing, Stream};
+use pop3_core::{cli, Client, Command, Result, ScanListing, Stream};
 
 use crate::limits;
 
@@ -52,7 +52,7 @@ impl<'a> Lookahead<'a> {
         for i in current..end {
             let listing = self.listings[i];
             if i >= self.tops_sent {
-                p.send_ahead(Ahead::Top {
+                p.send_ahead(Command::Top {
                     number: listing.number,
                     lines: 0,
                 })?;
@@ -64,7 +64,7 @@ impl<'a> Lookahead<'a> {
             match cli::typed_yes(2 * (i - current)) {
                 None => answers_in = false, // the later answers are not in either
                 Some(true) if in_flight + listing.size <= RETR_AHEAD_BYTES => {
-                    p.send_ahead(Ahead::Retr(listing.number))?;
+                    p.send_ahead(Command::Retr(listing.number))?;
                     self.retr_sent[i] = true;
                     in_flight += listing.size;
                 }

@@ -26,12 +26,13 @@ pub const MESSAGES: usize = 1_000_000;
 pub fn list(p: &mut Client<Stream>) -> Result<Vec<ScanListing>> {
     let mut listings = Vec::new();
     let mut listed = 0u64;
-    p.list_each(|listing| {
+    for listing in p.list_iter()? {
+        let listing = listing?;
         listed += 1;
         if listings.len() < MESSAGES {
             listings.push(listing);
         }
-    })?;
+    }
     if listed > MESSAGES as u64 {
         eprintln!(
             "download_and_delete: LIST gave {listed} messages; only the first {MESSAGES} are shown"

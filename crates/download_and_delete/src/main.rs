@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use download_and_delete::{ahead::Lookahead, limits, message};
 use pop3_core::cli::{self, for_screen, one_line, Args, Login, Tool};
-use pop3_core::{Ahead, Client, Stream};
+use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
     name: "download_and_delete",
@@ -46,7 +46,7 @@ fn session(
 ) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
     // the server offers PIPELINING, LIST goes out as soon as the login is accepted.
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Ahead::List]) {
+    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Command::List]) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     let rule = "-".repeat(72);
@@ -90,7 +90,7 @@ fn session(
         println!();
         println!("Delete this message [ny]?");
         if cli::read_yes() {
-            p.dele_later(number)?; // p.dele(number)
+            p.dele(number)?; // p.dele(number)
             println!("Deleted.");
         }
     }

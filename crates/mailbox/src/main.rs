@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use pop3_core::cli::{self, Args, Login, Tool};
-use pop3_core::{Ahead, Client, Stream};
+use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
     name: "mailbox",
@@ -35,18 +35,19 @@ fn session(
 ) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
     // the server offers PIPELINING, LIST and QUIT go out together once it is accepted.
-    let then = [Ahead::List, Ahead::Quit];
+    let then = [Command::List, Command::Quit];
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
     // One write per screenful, not per line: a mailbox may list 100,000 messages.
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut none = true;
-    p.list_each(|listing| {
+    for listing in p.list_iter()? {
         // for listing in listings: print("Message %s has %s bytes" % (number, size))
+        let listing = listing?;
         none = false;
         let _ = writeln!(out, "Message {} has {} bytes", listing.number, listing.size);
-    })?;
+    }
     if none {
         let _ = writeln!(out, "No messages");
     }

@@ -36,11 +36,9 @@ fn list_answer(c: &mut Criterion) {
         b.iter_batched(
             || Client::new(ScriptedStream::new(&script)).unwrap(),
             |mut client| {
-                client
-                    .list_each(|listing| {
-                        black_box(listing);
-                    })
-                    .unwrap()
+                for listing in client.list_iter().unwrap() {
+                    black_box(listing.unwrap());
+                }
             },
             BatchSize::LargeInput,
         )

@@ -16,7 +16,7 @@ pub use input::{read_yes, typed_yes};
 
 use crate::escape::{escape_where, hides_text};
 use crate::{
-    Address, Ahead, Capabilities, Client, Connector, Error, Mechanism, Result, Security, Stream,
+    Address, Capabilities, Client, Command, Connector, Error, Mechanism, Result, Security, Stream,
     TlsConfig, DEFAULT_TIMEOUT,
 };
 
@@ -515,7 +515,7 @@ pub fn log_in(
     args: &Args,
     secret: Secret,
     book: Login,
-    then: &[Ahead],
+    then: &[Command],
 ) -> Result<String> {
     let user = args.username.as_str();
     let needs_utf8 = !user.is_ascii() || !secret.is_ascii();

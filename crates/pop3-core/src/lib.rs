@@ -59,7 +59,7 @@ mod x509;
 pub mod cli;
 
 pub use capped::Capped;
-pub use client::{Ahead, Client, MAX_LINE};
+pub use client::{Client, Command, Listings, MAX_LINE};
 pub use error::{Error, Result, ServerError};
 pub use net::{Address, Connector, Security, Stream, DEFAULT_TIMEOUT};
 pub use response::{Capabilities, ScanListing, Stat, UniqueId};

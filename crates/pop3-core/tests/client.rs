@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use pop3_core::scripted::ScriptedStream;
-use pop3_core::{Ahead, Client, Error, Mechanism, ScanListing, Stat};
+use pop3_core::{Client, Command, Error, Mechanism, ScanListing, Stat};
 
 const GREETING: &str = "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
 
@@ -224,9 +224,9 @@ fn a_pipelined_answer_out_of_step_stops_the_session_before_quit() {
     let stream = ScriptedStream::new(format!("{GREETING}+OK marked\r\nSubject: one\r\n\r\n.\r\n"));
     let mut client = Client::new(stream).unwrap();
     client.set_pipelining(true);
-    client.dele_later(1).unwrap();
+    client.dele(1).unwrap();
     client
-        .send_ahead(Ahead::Top {
+        .send_ahead(Command::Top {
             number: 2,
             lines: 0,
         })
@@ -309,10 +309,7 @@ fn dele_noop_rset() {
     let (replies, written) = run("+OK marked\r\n+OK\r\n+OK reset\r\n", |c| {
         Ok((c.dele(1)?, c.noop()?, c.rset()?))
     });
-    assert_eq!(
-        replies,
-        ("+OK marked".into(), "+OK".into(), "+OK reset".into())
-    );
+    assert_eq!(replies, ((), "+OK".into(), "+OK reset".into()));
     assert_eq!(written, "DELE 1\r\nNOOP\r\nRSET\r\n");
     let err = failing("-ERR Message is deleted.\r\n", |c| c.retr(1).map(drop));
     assert!(matches!(err, Error::Server(_)), "{err}");
@@ -602,8 +599,8 @@ fn nothing_goes_out_with_the_login_before_its_answer() {
     let mut client = Client::new(paced).unwrap();
     client.set_pipelining(true);
     client.login("brandon", "pw").unwrap();
-    client.send_ahead(Ahead::Stat).unwrap();
-    client.send_ahead(Ahead::Quit).unwrap();
+    client.send_ahead(Command::Stat).unwrap();
+    client.send_ahead(Command::Quit).unwrap();
     assert_eq!(
         client.stat().unwrap(),
         Stat {
@@ -627,7 +624,7 @@ fn a_pipelined_login_reads_the_answers_already_on_their_way_first() {
     let replies = "+OK Capability list follows\r\nUSER\r\n.\r\n+OK\r\n+OK logged in\r\n";
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
     client.set_pipelining(true);
-    client.send_ahead(Ahead::List).unwrap(); // a listing in flight before the login
+    client.send_ahead(Command::List).unwrap(); // a listing in flight before the login
     assert_eq!(client.login("brandon", "pw").unwrap(), "+OK logged in");
     assert!(client.logged_in());
 }
@@ -650,7 +647,7 @@ fn a_refused_pipelined_login_leaves_nothing_in_flight() {
 fn nothing_is_sent_after_a_quit_sent_ahead() {
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK bye\r\n"))).unwrap();
     client.set_pipelining(true);
-    client.send_ahead(Ahead::Quit).unwrap();
+    client.send_ahead(Command::Quit).unwrap();
     assert!(matches!(client.noop(), Err(Error::Usage(_))));
     assert_eq!(client.get_ref().written_text(), "QUIT\r\n");
     assert_eq!(client.quit().unwrap(), "+OK bye"); // the answer to the QUIT sent ahead
@@ -666,13 +663,13 @@ fn send_ahead_keeps_answers_read_out_of_turn() {
                    +OK 2 30\r\n";
     let (stat, written) = run(replies, |c| {
         c.set_pipelining(true);
-        c.send_ahead(Ahead::List)?;
-        c.send_ahead(Ahead::Top {
+        c.send_ahead(Command::List)?;
+        c.send_ahead(Command::Top {
             number: 1,
             lines: 0,
         })?;
-        c.send_ahead(Ahead::Retr(1))?;
-        c.send_ahead(Ahead::Top {
+        c.send_ahead(Command::Retr(1))?;
+        c.send_ahead(Command::Top {
             number: 2,
             lines: 0,
         })?;
@@ -693,7 +690,7 @@ fn send_ahead_keeps_answers_read_out_of_turn() {
 fn a_kept_empty_listing_has_no_lines() {
     let (sizes, _) = run("+OK\r\n.\r\n+OK\r\n", |c| {
         c.set_pipelining(true);
-        c.send_ahead(Ahead::List)?;
+        c.send_ahead(Command::List)?;
         c.noop()?;
         c.list()
     });
@@ -701,7 +698,7 @@ fn a_kept_empty_listing_has_no_lines() {
 }
 
 #[test]
-fn top_ahead_and_dele_later_travel_without_waiting() {
+fn top_ahead_and_dele_travel_without_waiting() {
     // The answers, in the order the commands below go out.
     let replies = "+OK\r\nSubject: 1\r\n\r\n.\r\n\
                    +OK\r\nSubject: 2\r\n\r\n.\r\n\
@@ -711,11 +708,11 @@ fn top_ahead_and_dele_later_travel_without_waiting() {
     let (stat, written) = run(replies, |c| {
         c.set_pipelining(true);
         assert_eq!(c.top(1, 0)?, b"Subject: 1\r\n\r\n");
-        c.send_ahead(Ahead::Top {
+        c.send_ahead(Command::Top {
             number: 2,
             lines: 0,
         })?;
-        c.dele_later(1)?;
+        c.dele(1)?;
         // RETR reads TOP 2 and DELE 1 first, then its own answer.
         assert_eq!(c.retr(1)?, b"body of 1\r\n");
         assert_eq!(c.top(2, 0)?, b"Subject: 2\r\n\r\n");
@@ -733,7 +730,7 @@ fn a_refused_deferred_dele_before_a_message_leaves_the_session_in_step() {
     let replies = "-ERR no such message\r\n+OK\r\nbody\r\n.\r\n+OK 1 10\r\n";
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
     client.set_pipelining(true);
-    client.dele_later(9).unwrap();
+    client.dele(9).unwrap();
     let err = client.retr(1).unwrap_err();
     assert_eq!(err.to_string(), "-ERR no such message");
     // RETR's message was read to its end and set aside: STAT gets its own answer.
@@ -745,7 +742,7 @@ fn a_refused_deferred_dele_is_reported_at_the_next_command() {
     let replies = "-ERR Message is deleted.\r\n+OK 5 50\r\n+OK 5 50\r\n";
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{replies}"))).unwrap();
     client.set_pipelining(true);
-    client.dele_later(3).unwrap();
+    client.dele(3).unwrap();
     let err = client.stat().unwrap_err();
     assert_eq!(err.to_string(), "-ERR Message is deleted.");
     assert_eq!(client.stat().unwrap(), Stat { count: 5, size: 50 });
@@ -754,11 +751,11 @@ fn a_refused_deferred_dele_is_reported_at_the_next_command() {
 #[test]
 fn without_pipelining_the_later_methods_wait() {
     let (_, written) = run("+OK marked\r\n+OK\r\nSubject: x\r\n\r\n.\r\n", |c| {
-        c.send_ahead(Ahead::Top {
+        c.send_ahead(Command::Top {
             number: 1,
             lines: 0,
         })?; // nothing sent
-        c.dele_later(1)?; // sent and answered at once
+        c.dele(1)?; // sent and answered at once
         c.top(1, 0)
     });
     assert_eq!(written, "DELE 1\r\nTOP 1 0\r\n");
@@ -774,13 +771,13 @@ fn answers_read_ahead_keep_message_data_up_to_the_kept_limit() {
     client.set_pipelining(true);
     client.set_kept_limit(10);
     client
-        .send_ahead(Ahead::Top {
+        .send_ahead(Command::Top {
             number: 1,
             lines: 0,
         })
         .unwrap();
     client
-        .send_ahead(Ahead::Top {
+        .send_ahead(Command::Top {
             number: 2,
             lines: 0,
         })
@@ -828,4 +825,44 @@ fn a_sasl_response_may_be_longer_than_a_command_line() {
     });
     assert!(written.starts_with("AUTH XOAUTH2\r\n"), "{written}");
     assert!(written.lines().nth(1).unwrap().len() > 255, "{written}");
+}
+
+#[test]
+fn a_listing_walked_in_part_is_read_to_its_end() {
+    let (stat, written) = run("+OK\r\n1 10\r\n2 20\r\n3 30\r\n.\r\n+OK 3 60\r\n", |c| {
+        let first = c.list_iter()?.next().expect("a first listing")?;
+        assert_eq!((first.number, first.size), (1, 10));
+        // The iterator is dropped here: the rest of LIST's answer is read, not taken as STAT's.
+        c.stat()
+    });
+    assert_eq!(stat, Stat { count: 3, size: 60 });
+    assert_eq!(written, "LIST\r\nSTAT\r\n");
+}
+
+#[test]
+fn a_bad_listing_is_the_walks_last_item_and_stops_the_session() {
+    let mut client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}+OK\r\n1 10\r\nnonsense\r\n3 30\r\n.\r\n+OK 3 60\r\n"
+    )))
+    .unwrap();
+    let items: Vec<_> = client.list_iter().unwrap().collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items[0].is_ok());
+    assert!(matches!(items[1], Err(Error::Protocol(_))), "{items:?}");
+    assert!(client.out_of_step());
+    assert_eq!(client.get_ref().written_text(), "LIST\r\n");
+}
+
+#[test]
+fn a_listing_sent_ahead_is_walked_from_what_was_kept() {
+    let (sizes, written) = run("+OK\r\n1 10\r\n2 20\r\n.\r\n+OK\r\n", |c| {
+        c.set_pipelining(true);
+        c.send_ahead(Command::List)?;
+        c.noop()?; // LIST's answer is read and kept on the way
+        c.list_iter()?
+            .map(|listing| listing.map(|l| l.size))
+            .collect::<pop3_core::Result<Vec<u64>>>()
+    });
+    assert_eq!(sizes, [10, 20]);
+    assert_eq!(written, "LIST\r\nNOOP\r\n");
 }

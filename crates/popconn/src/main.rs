@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use pop3_core::cli::{self, Args, Login, Tool};
-use pop3_core::{Ahead, Client, Stream};
+use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
     name: "popconn",
@@ -34,7 +34,7 @@ fn session(
 ) -> pop3_core::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
     // the server offers PIPELINING, STAT and QUIT go out together once it is accepted.
-    let then = [Ahead::Stat, Ahead::Quit];
+    let then = [Command::Stat, Command::Quit];
     if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
         return cli::login_failed(e); // print("Login failed:", e)
     }
