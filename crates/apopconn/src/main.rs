@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Args, Login, Tool};
+use pop3_core::cli::{self, Args, Tool};
 use pop3_core::{Client, Stream};
 
 const TOOL: Tool = Tool {
@@ -33,14 +33,19 @@ fn session(
     args: &Args,
     password: cli::Secret,
 ) -> pop3_core::Result<ExitCode> {
-    // p.apop(username, passwd) -- or SASL AUTH, with --auth
-    if let Err(e) = cli::log_in(p, args, password, Login::Apop, &[]) {
-        return cli::login_failed(e); // print("Login failed:", e)
+    cli::prepare_login(p, args, &password, false)?; // Not in the book: CAPA where it serves
+    let login = match args.auth {
+        None => p.apop(&args.username, &password), // p.apop(username, passwd)
+        Some(mechanism) => p.authenticate(mechanism, &args.username, &password), // Not in the book: --auth
+    };
+    drop(password); // Not in the book: the password is wiped once the login's answer is in
+    if let Err(e) = login {
+        return cli::login_failed(e); // except poplib.error_proto as e: print("Login failed:", e)
     }
-    let status = p.stat()?;
+    let status = p.stat()?; // status = p.stat()
     println!(
         "You have {} messages totaling {} bytes",
         status.count, status.size
-    );
+    ); // print("You have %d messages totaling %d bytes" % status)
     Ok(ExitCode::SUCCESS)
 }

@@ -20,25 +20,33 @@ pub struct Lookahead<'a> {
     tops_sent: usize,
     /// Whether RETR went out, by index.
     retr_sent: Vec<bool>,
+    /// Lines of input each message takes (its questions), the read answer first.
+    questions_per_message: usize,
 }
 
 impl<'a> Lookahead<'a> {
-    /// Nothing sent ahead yet for these messages. The answers read ahead are held in
-    /// memory up to [`limits::KEPT`], counted as they arrive, whatever LIST claimed.
-    pub fn new(p: &mut Client<Stream>, listings: &'a [ScanListing]) -> Self {
+    /// Nothing sent ahead yet for these messages, each of which asks
+    /// `questions_per_message` questions, the read question first. The answers read ahead
+    /// are held in memory up to [`limits::KEPT`], counted as they arrive, whatever LIST
+    /// claimed.
+    pub fn new(
+        p: &mut Client<Stream>,
+        listings: &'a [ScanListing],
+        questions_per_message: usize,
+    ) -> Self {
         p.set_kept_limit(limits::KEPT);
         Lookahead {
             listings,
             tops_sent: 0,
             retr_sent: vec![false; listings.len()],
+            questions_per_message,
         }
     }
 
     /// As the message at index `current` comes up: TOP for it and the next ones, up to
     /// `WINDOW`, and RETR for those whose read answer is already in, within
-    /// `RETR_AHEAD_BYTES`. Each message asks two questions (read, then delete), so the
-    /// read answer of the message `k` places on is `2 k` answers away. Without pipelining,
-    /// nothing.
+    /// `RETR_AHEAD_BYTES`. The read answer of the message `k` places on is `k` times the
+    /// questions per message away. Without pipelining, nothing.
     pub fn send(&mut self, p: &mut Client<Stream>, current: usize) -> Result<()> {
         if !p.pipelining() {
             return Ok(());
@@ -61,7 +69,7 @@ impl<'a> Lookahead<'a> {
             if !answers_in || self.retr_sent[i] {
                 continue;
             }
-            match cli::typed_yes(2 * (i - current)) {
+            match cli::typed_yes(self.questions_per_message * (i - current)) {
                 None => answers_in = false, // the later answers are not in either
                 Some(true) if in_flight + listing.size <= RETR_AHEAD_BYTES => {
                     p.send_ahead(Command::Retr(listing.number))?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use download_and_delete::{ahead::Lookahead, limits, message};
-use pop3_core::cli::{self, for_screen, one_line, Args, Login, Tool};
+use pop3_core::cli::{self, for_screen, one_line, Args, Tool};
 use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
@@ -26,6 +26,14 @@ On a terminal, control characters, escape sequences and invisible characters
 ",
 };
 
+/// Each message asks two questions, read and then delete, each answered by one line of
+/// input. The lookahead finds a message's read answer among the lines typed ahead by
+/// counting them: a question added or taken away here changes this number too.
+const QUESTIONS_PER_MESSAGE: usize = 2;
+
+/// The line between the parts of a message.
+const RULE: &str = "------------------------------------------------------------------------";
+
 fn main() -> ExitCode {
     cli::finish(&TOOL, run())
 }
@@ -44,30 +52,39 @@ fn session(
     args: &Args,
     password: cli::Secret,
 ) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
-    // the server offers PIPELINING, LIST goes out as soon as the login is accepted.
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &[Command::List]) {
-        return cli::login_failed(e); // print("Login failed:", e)
+    cli::prepare_login(p, args, &password, true)?; // Not in the book: CAPA where it serves
+    let login = match args.auth {
+        None => p.user(&args.username).and_then(|()| p.pass(&password)), // p.user(username); p.pass_(passwd)
+        Some(mechanism) => p.authenticate(mechanism, &args.username, &password), // Not in the book: --auth
+    };
+    drop(password); // Not in the book: the password is wiped once the login's answer is in
+    if let Err(e) = login {
+        return cli::login_failed(e); // except poplib.error_proto as e: print("Login failed:", e)
     }
-    let rule = "-".repeat(72);
-    let listings = limits::list(p)?; // p.list(), at most limits::MESSAGES of it
+    // Not in the book: where the server offers PIPELINING, LIST goes out at once.
+    p.send_ahead(Command::List)?;
+    let listings = limits::list(p)?; // response, listings, octets = p.list() (at most limits::MESSAGES)
 
     // Not in the book: commands sent ahead where the server offers PIPELINING (ahead.rs).
-    let mut ahead = Lookahead::new(p, &listings);
+    let mut ahead = Lookahead::new(p, &listings, QUESTIONS_PER_MESSAGE);
     for (i, listing) in listings.iter().enumerate() {
+        // for listing in listings: number, size = listing.decode('ascii').split()
         let number = listing.number;
-        println!("Message {number} (size is {} bytes):", listing.size);
-        println!();
+        println!("Message {number} (size is {} bytes):", listing.size); // print('Message', number, '(size is', size, 'bytes):')
+        println!(); // print()
         ahead.send(p, i)?;
-        let headers = limits::top(p, number)?; // p.top(number, 0), at most limits::HEADERS of it
+        let headers = limits::top(p, number)?; // response, lines, octets = p.top(number, 0) (at most limits::HEADERS)
         for (header, value) in message::summary(&headers) {
-            // Not in the book: a header is shown on one line, whatever it decodes to.
+            // for header in 'From', 'To', 'Subject', 'Date': if header in message:
+            // print(header + ':', message[header]) -- not in the book: on one line, whatever
+            // it decodes to.
             println!("{header}: {}", for_screen(&one_line(&value)));
         }
-        println!();
-        println!("Read this message [ny]?");
+        println!(); // print()
+        println!("Read this message [ny]?"); // print('Read this message [ny]?')
         if cli::read_yes() {
-            let document = limits::retr(p, number)?; // p.retr(number), at most limits::MESSAGE
+            // answer = input(); if answer.lower().startswith('y'):
+            let document = limits::retr(p, number)?; // response, lines, octets = p.retr(number) (at most limits::MESSAGE)
             if message::body_lost(&headers, &document, listing.size) {
                 // Not in the book: a server that sent the headers alone gets a warning.
                 eprintln!(
@@ -76,22 +93,24 @@ fn session(
                     listing.size
                 );
             }
-            println!("{rule}");
+            println!("{RULE}"); // print('-' * 72)
             for part in message::plain_texts(limits::parts(&document, number)) {
-                // Not in the book: text it cannot decode is shown as sent, with a word why.
+                // for part in message.walk(): if part.get_content_type() == 'text/plain':
                 if let Some(charset) = part.undecoded_charset {
+                    // Not in the book: text it cannot decode is shown as sent, with a word why.
                     let charset = cli::terminal_safe(&one_line(&charset)).into_owned();
                     eprintln!("download_and_delete: message {number}: a text part in charset {charset} is shown as sent (this build cannot decode {charset})");
                 }
-                println!("{}", for_screen(&part.text));
-                println!("{rule}");
+                println!("{}", for_screen(&part.text)); // print(part.get_payload())
+                println!("{RULE}"); // print('-' * 72)
             }
         }
-        println!();
-        println!("Delete this message [ny]?");
+        println!(); // print()
+        println!("Delete this message [ny]?"); // print('Delete this message [ny]?')
         if cli::read_yes() {
+            // answer = input(); if answer.lower().startswith('y'):
             p.dele(number)?; // p.dele(number)
-            println!("Deleted.");
+            println!("Deleted."); // print('Deleted.')
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Args, Login, Tool};
+use pop3_core::cli::{self, Args, Tool};
 use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
@@ -33,22 +33,33 @@ fn session(
     args: &Args,
     password: cli::Secret,
 ) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
-    // the server offers PIPELINING, LIST and QUIT go out together once it is accepted.
-    let then = [Command::List, Command::Quit];
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
-        return cli::login_failed(e); // print("Login failed:", e)
+    cli::prepare_login(p, args, &password, true)?; // Not in the book: CAPA where it serves
+    let login = match args.auth {
+        None => p.user(&args.username).and_then(|()| p.pass(&password)), // p.user(username); p.pass_(passwd)
+        Some(mechanism) => p.authenticate(mechanism, &args.username, &password), // Not in the book: --auth
+    };
+    drop(password); // Not in the book: the password is wiped once the login's answer is in
+    if let Err(e) = login {
+        return cli::login_failed(e); // except poplib.error_proto as e: print("Login failed:", e)
     }
-    // One write per screenful, not per line: a mailbox may list 100,000 messages.
+    // Not in the book: where the server offers PIPELINING, LIST and QUIT travel together.
+    p.send_ahead(Command::List)?;
+    p.send_ahead(Command::Quit)?;
+    // Not in the book: one write per screenful, not per line, for a mailbox of 100,000.
     let mut out = io::BufWriter::new(io::stdout().lock());
+    // response, listings, octet_count = p.list() -- walked as it arrives, so that memory
+    // stays flat whatever the mailbox holds.
+    let listings = p.list_iter()?;
     let mut none = true;
-    for listing in p.list_iter()? {
-        // for listing in listings: print("Message %s has %s bytes" % (number, size))
+    for listing in listings {
+        // for listing in listings:
         let listing = listing?;
         none = false;
+        // print("Message %s has %s bytes" % (number, size))
         let _ = writeln!(out, "Message {} has {} bytes", listing.number, listing.size);
     }
     if none {
+        // if not listings: print("No messages") -- known once the walk is over.
         let _ = writeln!(out, "No messages");
     }
     // A failed write is the output's fault, not the server's: QUIT is still sent.

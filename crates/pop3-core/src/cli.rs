@@ -16,7 +16,7 @@ pub use input::{read_yes, typed_yes};
 
 use crate::escape::{escape_where, hides_text};
 use crate::{
-    Address, Capabilities, Client, Command, Connector, Error, Mechanism, Result, Security, Stream,
+    Address, Capabilities, Client, Connector, Error, Mechanism, Result, Security, Stream,
     TlsConfig, DEFAULT_TIMEOUT,
 };
 
@@ -494,32 +494,22 @@ pub fn for_screen(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// How a tool logs in when `--auth` does not say otherwise: the book's way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Login {
-    /// USER, then PASS (popconn, mailbox, download_and_delete).
-    UserPass,
-    /// APOP (apopconn).
-    Apop,
-}
-
-/// Logs in: the book's way, or by SASL AUTH with `--auth`; `then` are the commands the
-/// tool sends next, which travel together once the login is accepted where the server
-/// offers PIPELINING (never with the login itself: see [`Client::login`]).
-/// CAPA is asked only when needed: to pipeline (when `then` is not empty), to check that
-/// the server offers the SASL mechanism (an unknown name in its list is ignored), and to
-/// switch to UTF8 (RFC 6856) when the user name or secret is not ASCII. So the book's
-/// exchange stays the book's wherever nothing is gained, and always with `--no-pipelining`.
-pub fn log_in(
+/// Not in the book: what comes before the login. CAPA is asked only where it serves: to
+/// pipeline (when `pipeline`, the tool has commands to send together after the login), to
+/// check that the server offers the `--auth` mechanism (an unknown name in its list is
+/// ignored), and to switch to UTF8 (RFC 6856) when the user name or secret is not ASCII. So
+/// the book's exchange stays the book's wherever nothing is gained, and always with
+/// `--no-pipelining`. USER and PASS then travel together where the server offers
+/// PIPELINING; commands for the mailbox go once the login's answer is in (see
+/// [`Client::login`]).
+pub fn prepare_login(
     p: &mut Client<Stream>,
     args: &Args,
-    secret: Secret,
-    book: Login,
-    then: &[Command],
-) -> Result<String> {
-    let user = args.username.as_str();
-    let needs_utf8 = !user.is_ascii() || !secret.is_ascii();
-    let may_pipeline = args.pipelining && !then.is_empty();
+    secret: &str,
+    pipeline: bool,
+) -> Result<()> {
+    let needs_utf8 = !args.username.is_ascii() || !secret.is_ascii();
+    let may_pipeline = args.pipelining && pipeline;
     let capabilities = match args.auth.is_some() || needs_utf8 || may_pipeline {
         // A server without CAPA refuses it (-ERR); anything else wrong is the session's end.
         true => match p.capa() {
@@ -533,20 +523,10 @@ pub fn log_in(
     if needs_utf8 && capabilities.as_ref().is_some_and(|c| c.has("UTF8")) {
         p.utf8()?;
     }
-    let welcome = match (args.auth, book) {
-        (None, Login::UserPass) => p.login(user, &secret),
-        (None, Login::Apop) => p.apop(user, &secret),
-        (Some(mechanism), _) => check_offered(capabilities.as_ref(), mechanism)
-            .and_then(|()| p.authenticate(mechanism, user, &secret)),
-    };
-    // The login's answer is in, accepted or not: the secret is wiped now, not at exit.
-    drop(secret);
-    let welcome = welcome?;
-    // The login's answer is in: what follows may travel together.
-    for &command in then {
-        p.send_ahead(command)?;
+    match args.auth {
+        Some(mechanism) => check_offered(capabilities.as_ref(), mechanism),
+        None => Ok(()),
     }
-    Ok(welcome)
 }
 
 /// Refuses a SASL mechanism the server's CAPA does not list (a server without CAPA gets

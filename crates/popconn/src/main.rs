@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Args, Login, Tool};
+use pop3_core::cli::{self, Args, Tool};
 use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {
@@ -32,16 +32,22 @@ fn session(
     args: &Args,
     password: cli::Secret,
 ) -> pop3_core::Result<ExitCode> {
-    // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
-    // the server offers PIPELINING, STAT and QUIT go out together once it is accepted.
-    let then = [Command::Stat, Command::Quit];
-    if let Err(e) = cli::log_in(p, args, password, Login::UserPass, &then) {
-        return cli::login_failed(e); // print("Login failed:", e)
+    cli::prepare_login(p, args, &password, true)?; // Not in the book: CAPA where it serves
+    let login = match args.auth {
+        None => p.user(&args.username).and_then(|()| p.pass(&password)), // p.user(username); p.pass_(passwd)
+        Some(mechanism) => p.authenticate(mechanism, &args.username, &password), // Not in the book: --auth
+    };
+    drop(password); // Not in the book: the password is wiped once the login's answer is in
+    if let Err(e) = login {
+        return cli::login_failed(e); // except poplib.error_proto as e: print("Login failed:", e)
     }
-    let status = p.stat()?;
+    // Not in the book: where the server offers PIPELINING, STAT and QUIT travel together.
+    p.send_ahead(Command::Stat)?;
+    p.send_ahead(Command::Quit)?;
+    let status = p.stat()?; // status = p.stat()
     println!(
         "You have {} messages totaling {} bytes",
         status.count, status.size
-    );
+    ); // print("You have %d messages totaling %d bytes" % status)
     Ok(ExitCode::SUCCESS)
 }
