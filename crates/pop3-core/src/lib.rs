@@ -47,7 +47,7 @@
 mod capped;
 mod client;
 mod error;
-mod escape;
+pub mod escape;
 mod net;
 pub mod response;
 mod sasl;
