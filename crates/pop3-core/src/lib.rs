@@ -55,9 +55,6 @@ pub mod scripted;
 mod tls;
 mod x509;
 
-#[cfg(feature = "cli")]
-pub mod cli;
-
 pub use capped::Capped;
 pub use client::{Ahead, Client, MAX_LINE};
 pub use error::{Error, Result, ServerError};
