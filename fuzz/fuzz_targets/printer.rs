@@ -5,7 +5,7 @@
 
 use download_and_delete::message::{plain_texts, summary};
 use libfuzzer_sys::fuzz_target;
-use pop3_core::cli::{one_line, terminal_safe};
+use pop3_cli::{one_line, terminal_safe};
 
 fuzz_target!(|data: &[u8]| {
     for (_, value) in summary(data) {

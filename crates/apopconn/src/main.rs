@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Args, Tool};
+use pop3_cli::{self as cli, Args, Tool};
 use pop3_core::{Client, Stream};
 
 const TOOL: Tool = Tool {

@@ -4,7 +4,8 @@
 //! message?" has already been answered yes (typed ahead, or piped): fetching it otherwise
 //! would waste its bytes and, on servers that keep IMAP flags, mark it as seen.
 
-use pop3_core::{cli, Client, Command, Result, ScanListing, Stream};
+use pop3_cli as cli;
+use pop3_core::{Client, Command, Result, ScanListing, Stream};
 
 use crate::limits;
 

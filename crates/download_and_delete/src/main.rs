@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use download_and_delete::{ahead::Lookahead, limits, message};
-use pop3_core::cli::{self, for_screen, one_line, Args, Tool};
+use pop3_cli::{self as cli, for_screen, one_line, Args, Tool};
 use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use pop3_core::cli::{self, Args, Tool};
+use pop3_cli::{self as cli, Args, Tool};
 use pop3_core::{Client, Command, Stream};
 
 const TOOL: Tool = Tool {

@@ -1,6 +1,15 @@
 //! Escaping text that strangers wrote (mail, server replies) before it is shown, in one
 //! notation everywhere: `\x1b` for a character below U+0100, `\u{202e}` above. What to
-//! escape depends on where the text goes: the trace here, standard output in `cli`.
+//! escape depends on where the text goes: the protocol trace here; a program's output is the
+//! program's choice, made with [`escape_where`] and [`hides_text`] (the pop3-cli crate's
+//! `terminal_safe` and `one_line` are built on them).
+//!
+//! ```
+//! use pop3_core::escape::{escape_where, hides_text};
+//!
+//! let shown = escape_where("Subject: \u{1b}[2Jpay\u{200b}pal", |c| c.is_control() || hides_text(c));
+//! assert_eq!(shown, "Subject: \\x1b[2Jpay\\u{200b}pal");
+//! ```
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -52,13 +61,13 @@ fn is_format(c: char) -> bool {
 /// Whether `c` hides or disguises text while looking like nothing: a format character, or
 /// the line or paragraph separator (U+2028, U+2029), which a terminal may show as nothing
 /// and other readers as a line break.
-pub(crate) fn hides_text(c: char) -> bool {
+pub fn hides_text(c: char) -> bool {
     is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// `text` with each character that `escaped` picks written as an escape; borrowed when
-/// there is none.
-pub(crate) fn escape_where(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+/// `text` with each character that `escaped` picks written as an escape (`\x1b` below
+/// U+0100, `\u{202e}` above); borrowed when there is none.
+pub fn escape_where(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.contains(&escaped) {
         return Cow::Borrowed(text);
     }

@@ -47,16 +47,13 @@
 mod capped;
 mod client;
 mod error;
-mod escape;
+pub mod escape;
 mod net;
 pub mod response;
 mod sasl;
 pub mod scripted;
 mod tls;
 mod x509;
-
-#[cfg(feature = "cli")]
-pub mod cli;
 
 pub use capped::Capped;
 pub use client::{Client, Command, Listings, MAX_LINE};

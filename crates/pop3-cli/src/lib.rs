@@ -1,5 +1,11 @@
 //! Plumbing shared by the four command-line tools, so that each tool's `main.rs` holds only
-//! the steps of its book listing: arguments, password prompt, connection, QUIT, exit codes.
+//! the steps of its book listing: arguments, password prompt, connection, QUIT, exit codes,
+//! and text from strangers made safe for the terminal.
+//!
+//! Command-line code, kept out of the library ([`pop3_core`]): it exits the process, runs
+//! `/bin/sh` for `--password-command`, and owns standard input.
+
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::ffi::OsString;
@@ -14,8 +20,8 @@ use zeroize::Zeroizing;
 mod input;
 pub use input::{read_yes, typed_yes};
 
-use crate::escape::{escape_where, hides_text};
-use crate::{
+use pop3_core::escape::{escape_where, hides_text};
+use pop3_core::{
     Address, Capabilities, Client, Connector, Error, Mechanism, Result, Security, Stream,
     TlsConfig, DEFAULT_TIMEOUT,
 };
