@@ -74,8 +74,8 @@ fn main() -> ExitCode {
         Some("bench") => done(bench::run(task)),
         Some("install-servers") => done(servers::run(task)),
         Some("interop") => done(interop::run(task)),
-        Some("bench-floor") => done(bench::floor(task)),
-        Some("bench-spawn") => done(bench::spawn(task)),
+        Some("bench-floor") => done(bench::floor::run(task)),
+        Some("bench-spawn") => done(bench::spawn::run(task)),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
