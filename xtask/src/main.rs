@@ -9,10 +9,10 @@ mod play;
 mod playground;
 mod servers;
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+use std::str::FromStr;
 
 use anyhow::Context;
 use lexopt::prelude::*;
@@ -55,7 +55,7 @@ Used by bench (each is one measured process):
 ";
 
 /// A task: reads its own words (those after its name) and runs.
-type Task = fn(&[String]) -> anyhow::Result<ExitCode>;
+type Task = fn(lexopt::Parser) -> anyhow::Result<ExitCode>;
 
 fn main() -> ExitCode {
     let mut args = lexopt::Parser::from_env();
@@ -65,6 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Some(Value(name))) => name.to_string_lossy().into_owned(),
+        // No task's name: told as typed, below.
         Ok(Some(Short(letter))) => format!("-{letter}"),
         Ok(Some(Long(option))) => format!("--{option}"),
         Ok(None) | Err(_) => {
@@ -85,12 +86,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let words: Vec<String> = words
-        .iter()
-        .map(|word| word.to_string_lossy().into_owned())
-        .collect();
-    match task(&words) {
+    match task(lexopt::Parser::from_args(words)) {
         Ok(code) => code,
+        // A command line the task refused: its usage tells what it takes.
+        Err(e) if e.is::<lexopt::Error>() => {
+            eprintln!("xtask: {e} (see cargo xtask {name} --help)");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
@@ -150,25 +152,31 @@ fn task_usage(task: &str) -> Option<String> {
     Some(format!("usage: cargo xtask {}\n", text.join("\n")))
 }
 
-/// Reads `--name value` pairs, refusing names not in `allowed`.
-fn options<'a>(args: &'a [String], allowed: &[&str]) -> anyhow::Result<HashMap<&'a str, &'a str>> {
-    let mut found = HashMap::new();
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        if !allowed.contains(&word.as_str()) {
-            anyhow::bail!("unexpected argument {word:?} (see cargo xtask --help)");
+/// The value of `option`, just read from `args`, parsed; a bad one is named with its option.
+fn parsed_value<T>(args: &mut lexopt::Parser, option: &str) -> anyhow::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let value = args.value()?.string()?;
+    value.parse().with_context(|| format!("{option} {value}"))
+}
+
+/// The words of a task whose one option is `--server NAME`: NAME, if given.
+fn server_option(mut args: lexopt::Parser) -> anyhow::Result<Option<String>> {
+    let mut server = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("server") => server = Some(args.value()?.string()?),
+            _ => return Err(arg.unexpected().into()),
         }
-        let value = words
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{word} needs a value"))?;
-        found.insert(word.as_str(), value.as_str());
     }
-    Ok(found)
+    Ok(server)
 }
 
 /// The `--server` choice: Dovecot when installed, unless told otherwise.
-fn server_choice(options: &HashMap<&str, &str>) -> anyhow::Result<ServerKind> {
-    match options.get("--server") {
+fn server_choice(name: Option<String>) -> anyhow::Result<ServerKind> {
+    match name {
         Some(name) => name.parse().map_err(anyhow::Error::msg),
         None => Ok(ServerKind::best_available()),
     }

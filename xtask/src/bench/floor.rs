@@ -3,21 +3,28 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use lexopt::prelude::*;
 use rustls::pki_types::pem::PemObject;
 
 /// `xtask bench-floor HOST:PORT CA COMMAND...` pipelines all the commands at once over TLS
 /// and reads until the server closes, parsing nothing.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let [address, ca, commands @ ..] = args else {
-        bail!("usage: xtask bench-floor HOST:PORT CA COMMAND...");
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    const USAGE: &str = "usage: xtask bench-floor HOST:PORT CA COMMAND...";
+    let Some(Value(address)) = args.next()? else {
+        bail!(USAGE);
     };
+    let Some(Value(ca)) = args.next()? else {
+        bail!(USAGE);
+    };
+    let address = address.string()?;
     let (host, port) = address.rsplit_once(':').context("HOST:PORT")?;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_file_iter(Path::new(ca))? {
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(Path::new(&ca))? {
         roots.add(cert?)?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -30,12 +37,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let tcp = TcpStream::connect((host, port.parse::<u16>()?))?;
     tcp.set_nodelay(true)?;
     let mut tls = rustls::StreamOwned::new(connection, tcp);
-    let mut request = String::new();
-    for command in commands {
-        request += command;
-        request += "\r\n";
+    // The commands go to the server as they are, whatever they look like.
+    let mut request = Vec::new();
+    for command in args.raw_args()? {
+        request.extend_from_slice(command.as_bytes());
+        request.extend_from_slice(b"\r\n");
     }
-    tls.write_all(request.as_bytes())?;
+    tls.write_all(&request)?;
     let mut sink = vec![0u8; 64 * 1024];
     loop {
         match tls.read(&mut sink) {

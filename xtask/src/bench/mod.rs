@@ -18,16 +18,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, ensure};
+use lexopt::prelude::*;
 use playground::dovecot;
 
 use crate::{cargo, workspace_root};
 use measure::measure;
 use scenarios::scenarios;
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = crate::options(args, &["--rounds", "--only"])?;
-    let rounds: usize = options.get("--rounds").map_or(Ok(5), |r| r.parse())?;
-    let only = options.get("--only").copied();
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    let (mut rounds, mut only) = (5, None);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("rounds") => rounds = crate::parsed_value(&mut args, "--rounds")?,
+            Long("only") => only = Some(args.value()?.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
     if !dovecot::installed() {
         bail!("cargo xtask bench needs Dovecot: apt-get install dovecot-core dovecot-pop3d");
     }
@@ -59,7 +65,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         };
         let mut table = format!("\n## {title}\n\n| scenario | client | wall (ms) | vs ours | CPU (ms) | peak RSS (MB) | MB/s | round trips |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for scenario in scenarios()? {
-            if only.is_some_and(|o| !scenario.name.contains(o)) {
+            if only.as_deref().is_some_and(|o| !scenario.name.contains(o)) {
                 continue;
             }
             let rounds = if latency.is_zero() {

@@ -6,21 +6,23 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
+use lexopt::prelude::*;
 
 /// `xtask bench-spawn PROGRAM ARGS...`: runs the program (standard input passed on, output
 /// discarded) and prints `EXIT WALL_NS PEAK_RSS_KIB CPU_US`; should it fail, what it said on
 /// stderr goes to stderr.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let [program, args @ ..] = args else {
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    let Some(Value(program)) = args.next()? else {
         bail!("usage: xtask bench-spawn PROGRAM ARGS...");
     };
     let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
+    let mut child = Command::new(&program)
+        // The program's words are its own, options included.
+        .args(args.raw_args()?)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("starting {program}"))?;
+        .with_context(|| format!("starting {}", program.to_string_lossy()))?;
     let mut stderr = child.stderr.take().context("stderr")?;
     let said = std::thread::spawn(move || {
         let mut text = String::new();
