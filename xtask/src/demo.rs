@@ -15,9 +15,8 @@ use crate::play::MAIL_HOST;
 /// message, read the multipart one and keep it, delete two of the short tests unread.
 const ANSWERS: [&str; 12] = ["y", "y", "n", "n", "y", "n", "n", "y", "n", "n", "n", "y"];
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = crate::options(args, &["--server"])?;
-    let server = crate::server_choice(&options)?;
+pub fn run(args: lexopt::Parser) -> anyhow::Result<()> {
+    let server = crate::server_choice(crate::server_option(args)?)?;
     crate::build_tools()?;
     let book = crate::play::probe();
     if let Err(e) = &book {

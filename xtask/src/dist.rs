@@ -6,24 +6,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context};
+use lexopt::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::{cargo, command_output, man, workspace_root, TOOLS};
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let tools: Vec<&str> = if args.is_empty() {
-        TOOLS.to_vec()
-    } else {
-        args.iter()
-            .map(|a| {
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    let mut tools = Vec::new();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Value(tool) => tools.push(
                 TOOLS
-                    .iter()
-                    .copied()
-                    .find(|t| t == a)
-                    .ok_or_else(|| anyhow::anyhow!("unknown tool {a:?}"))
-            })
-            .collect::<anyhow::Result<_>>()?
-    };
+                    .into_iter()
+                    .find(|t| tool == *t)
+                    .ok_or_else(|| anyhow::anyhow!("unknown tool {tool:?}"))?,
+            ),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    if tools.is_empty() {
+        tools = TOOLS.to_vec();
+    }
     let mut build = cargo(["build", "--release", "--quiet"]);
     for tool in &tools {
         build.args(["-p", tool]);

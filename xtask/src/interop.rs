@@ -140,9 +140,8 @@ impl Outcome {
     }
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let options = crate::options(args, &["--server"])?;
-    let servers: Vec<ServerKind> = match options.get("--server") {
+pub fn run(args: lexopt::Parser) -> anyhow::Result<()> {
+    let servers: Vec<ServerKind> = match crate::server_option(args)? {
         Some(name) => vec![name.parse().map_err(anyhow::Error::msg)?],
         None => ServerKind::REAL.to_vec(),
     };

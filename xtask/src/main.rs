@@ -9,12 +9,13 @@ mod play;
 mod playground;
 mod servers;
 
-use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+use std::str::FromStr;
 
 use anyhow::Context;
+use lexopt::prelude::*;
 
 use ::playground::ServerKind;
 
@@ -53,43 +54,45 @@ Used by bench (each is one measured process):
              server closes, parses nothing
 ";
 
+/// A task: reads its own words (those after its name) and runs.
+type Task = fn(lexopt::Parser) -> anyhow::Result<ExitCode>;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [task, rest @ ..] = args.as_slice() {
-        // Words after `--` are a command's own (`play h1 -- popconn --help`).
-        let options = rest.split(|a| a == "--").next().unwrap_or_default();
-        if options.iter().any(|a| a == "-h" || a == "--help") {
-            if let Some(usage) = task_usage(task) {
-                print!("{usage}");
-                return ExitCode::SUCCESS;
-            }
-        }
-    }
-    let task = args.get(1..).unwrap_or_default();
-    let result = match args.first().map(String::as_str) {
-        Some("playground") => done(playground::run(task)),
-        Some("play") => play::run(task),
-        Some("demo") => done(demo::run(task)),
-        Some("dist") => done(dist::run(task)),
-        Some("bench") => done(bench::run(task)),
-        Some("install-servers") => done(servers::run(task)),
-        Some("interop") => done(interop::run(task)),
-        Some("bench-floor") => done(bench::floor(task)),
-        Some("bench-spawn") => done(bench::spawn(task)),
-        Some("-h" | "--help") => {
+    let mut args = lexopt::Parser::from_env();
+    let name = match args.next() {
+        Ok(Some(Short('h') | Long("help"))) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => {
-            if let Some(task) = other {
-                eprintln!("xtask: unknown task {task:?}");
-            }
+        Ok(Some(Value(name))) => name.to_string_lossy().into_owned(),
+        // No task's name: told as typed, below.
+        Ok(Some(Short(letter))) => format!("-{letter}"),
+        Ok(Some(Long(option))) => format!("--{option}"),
+        Ok(None) | Err(_) => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match result {
+    let Some(task) = task(&name) else {
+        eprintln!("xtask: unknown task {name:?}");
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    // The task's words, read afresh: a `--` before the task's name was xtask's own.
+    let words: Vec<OsString> = args.raw_args().map(Iterator::collect).unwrap_or_default();
+    if asks_for_help(&words) {
+        if let Some(usage) = task_usage(&name) {
+            print!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+    }
+    match task(lexopt::Parser::from_args(words)) {
         Ok(code) => code,
+        // A command line the task refused: its usage tells what it takes.
+        Err(e) if e.is::<lexopt::Error>() => {
+            eprintln!("xtask: {e} (see cargo xtask {name} --help)");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
@@ -97,9 +100,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// The task called `name`, if there is one.
+fn task(name: &str) -> Option<Task> {
+    let task: Task = match name {
+        "playground" => |args| done(playground::run(args)),
+        "play" => play::run,
+        "demo" => |args| done(demo::run(args)),
+        "dist" => |args| done(dist::run(args)),
+        "bench" => |args| done(bench::run(args)),
+        "install-servers" => |args| done(servers::run(args)),
+        "interop" => |args| done(interop::run(args)),
+        "bench-floor" => |args| done(bench::floor::run(args)),
+        "bench-spawn" => |args| done(bench::spawn::run(args)),
+        _ => return None,
+    };
+    Some(task)
+}
+
 /// A task that ends without a status of its own: success, or its error.
 fn done(result: anyhow::Result<()>) -> anyhow::Result<ExitCode> {
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Whether a task's words ask for its usage: `-h` or `--help` anywhere before `--`, even
+/// where a value was due or after a mistake, so that help is always at hand. Words after
+/// `--` are a command's own (`play h1 -- popconn --help`).
+fn asks_for_help(words: &[OsString]) -> bool {
+    let mut words = lexopt::Parser::from_args(words);
+    loop {
+        match words.next() {
+            Ok(Some(Short('h') | Long("help"))) => return true,
+            Ok(None) => return false,
+            // Any other word, or a value given to an option with `=`.
+            Ok(Some(_)) | Err(_) => {}
+        }
+    }
 }
 
 /// The lines of USAGE about `task` (its synopsis and what it does), or `None` for a task
@@ -117,25 +152,31 @@ fn task_usage(task: &str) -> Option<String> {
     Some(format!("usage: cargo xtask {}\n", text.join("\n")))
 }
 
-/// Reads `--name value` pairs, refusing names not in `allowed`.
-fn options<'a>(args: &'a [String], allowed: &[&str]) -> anyhow::Result<HashMap<&'a str, &'a str>> {
-    let mut found = HashMap::new();
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        if !allowed.contains(&word.as_str()) {
-            anyhow::bail!("unexpected argument {word:?} (see cargo xtask --help)");
+/// The value of `option`, just read from `args`, parsed; a bad one is named with its option.
+fn parsed_value<T>(args: &mut lexopt::Parser, option: &str) -> anyhow::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let value = args.value()?.string()?;
+    value.parse().with_context(|| format!("{option} {value}"))
+}
+
+/// The words of a task whose one option is `--server NAME`: NAME, if given.
+fn server_option(mut args: lexopt::Parser) -> anyhow::Result<Option<String>> {
+    let mut server = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("server") => server = Some(args.value()?.string()?),
+            _ => return Err(arg.unexpected().into()),
         }
-        let value = words
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{word} needs a value"))?;
-        found.insert(word.as_str(), value.as_str());
     }
-    Ok(found)
+    Ok(server)
 }
 
 /// The `--server` choice: Dovecot when installed, unless told otherwise.
-fn server_choice(options: &HashMap<&str, &str>) -> anyhow::Result<ServerKind> {
-    match options.get("--server") {
+fn server_choice(name: Option<String>) -> anyhow::Result<ServerKind> {
+    match name {
         Some(name) => name.parse().map_err(anyhow::Error::msg),
         None => Ok(ServerKind::best_available()),
     }

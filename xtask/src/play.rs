@@ -8,7 +8,7 @@
 //! and relays their connections to the playground's server: the running
 //! `cargo xtask playground`, or a fresh one for the duration.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::io::{self, IoSliceMut};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -22,6 +22,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use lexopt::prelude::*;
 use playground::{Options, Playground, ServerKind};
 
 use crate::playground::Running;
@@ -31,16 +32,21 @@ pub const MAIL_HOST: &str = "mail.example.com";
 /// Its address inside the namespace (all of 127/8 is the loopback interface).
 const MAIL_ADDRESS: [u8; 4] = [127, 0, 0, 2];
 
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let (name, words) = match args {
-        [name, rest @ ..] if is_host_name(name) => match rest {
-            [] => (name, None),
-            [dashes, words @ ..] if dashes == "--" && !words.is_empty() => (name, Some(words)),
-            _ => bail!("usage: cargo xtask play HOST [-- COMMAND ARGS...]"),
-        },
-        _ => {
-            bail!("usage: cargo xtask play HOST [-- COMMAND ARGS...] (the book's first host is h1)")
-        }
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<ExitCode> {
+    const USAGE: &str = "usage: cargo xtask play HOST [-- COMMAND ARGS...]";
+    let name = match args.next()? {
+        Some(Value(name)) => name.into_string().ok().filter(|name| is_host_name(name)),
+        _ => None,
+    };
+    let Some(name) = name else {
+        bail!("{USAGE} (the book's first host is h1)");
+    };
+    // After HOST, only `-- COMMAND ARGS...`: the command's words are its own, --help too.
+    let rest: Vec<OsString> = args.raw_args()?.collect();
+    let words = match rest.as_slice() {
+        [] => None,
+        [dashes, words @ ..] if dashes == "--" && !words.is_empty() => Some(words),
+        _ => bail!(USAGE),
     };
     crate::build_tools()?;
     // Before any server starts: where namespaces are refused, that one line is all.
@@ -72,7 +78,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             (Running::of(&fresh), Some(fresh))
         }
     };
-    let host = Host::new(name, server)?;
+    let host = Host::new(&name, server)?;
     let mut command = match words {
         Some(words) => {
             let mut command = Command::new(&words[0]);
@@ -89,7 +95,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 return Err(refusal(&step, e));
             }
             // As a shell says it: 127 for a command not found, 126 for one that cannot run.
-            let program = words.map_or("a shell".into(), |words| words[0].clone());
+            let program = words.map_or("a shell".into(), |words| words[0].to_string_lossy());
             eprintln!("xtask: cannot run {program}: {e}");
             let code = if e.kind() == io::ErrorKind::NotFound {
                 127

@@ -7,27 +7,32 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use anyhow::Context;
+use lexopt::prelude::*;
 use playground::{Feature, Options, Playground, PASSWORD, USER};
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    // --no-apop is a switch: the server of the book's own playground offers no APOP.
-    let apop = !args.iter().any(|a| a == "--no-apop");
-    let args: Vec<String> = args.iter().filter(|a| *a != "--no-apop").cloned().collect();
-    let options = crate::options(&args, &["--server", "--pop3-port", "--pop3s-port"])?;
-    let server = crate::server_choice(&options)?;
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    let (mut server, mut pop3_port, mut pop3s_port, mut apop) = (None, None, None, true);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("server") => server = Some(args.value()?.string()?),
+            Long("pop3-port") => pop3_port = Some(crate::parsed_value(&mut args, "--pop3-port")?),
+            Long("pop3s-port") => {
+                pop3s_port = Some(crate::parsed_value(&mut args, "--pop3s-port")?)
+            }
+            // A switch: the server of the book's own playground offers no APOP.
+            Long("no-apop") => apop = false,
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let server = crate::server_choice(server)?;
     let (default_pop3, default_pop3s) = if playground::running_as_root() {
         (110, 995)
     } else {
         (11110, 11995)
     };
-    let port = |name: &str, default: u16| -> anyhow::Result<u16> {
-        options.get(name).map_or(Ok(default), |v| {
-            v.parse().with_context(|| format!("{name} {v}"))
-        })
-    };
     let ports = (
-        port("--pop3-port", default_pop3)?,
-        port("--pop3s-port", default_pop3s)?,
+        pop3_port.unwrap_or(default_pop3),
+        pop3s_port.unwrap_or(default_pop3s),
     );
     let dir = std::env::temp_dir().join("pop3-playground");
     // One playground at a time: a second would rewrite the first one's folder (and its

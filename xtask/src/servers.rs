@@ -27,8 +27,8 @@ const INSTALLED: [&str; 12] = [
     "openssl",
 ];
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    ensure!(args.is_empty(), "install-servers takes no arguments");
+pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
+    ensure!(args.next()?.is_none(), "install-servers takes no arguments");
     ensure!(
         playground::running_as_root(),
         "installing packages needs root (apt-get install {}; then this task again)",

@@ -40,6 +40,46 @@ fn an_unknown_task_is_named() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[test]
+fn help_is_given_wherever_it_stands_before_the_dashes() {
+    for words in [
+        &["bench", "--bogus", "--help"][..],
+        &["bench", "--rounds", "-h"],
+        &["play", "h1", "--help", "--", "popconn"],
+    ] {
+        let out = Command::new(XTASK).args(words).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with(&format!("usage: cargo xtask {}", words[0])),
+            "{words:?}: {text}"
+        );
+        assert!(out.status.success(), "{words:?}: {out:?}");
+    }
+}
+
+#[test]
+fn a_word_a_task_does_not_take_points_to_its_help() {
+    for (words, said) in [
+        (
+            &["bench", "--bogus"][..],
+            "invalid option '--bogus' (see cargo xtask bench --help)",
+        ),
+        (
+            &["playground", "--server"],
+            "missing argument for option '--server' (see cargo xtask playground --help)",
+        ),
+        (
+            &["interop", "extra"],
+            "unexpected argument \"extra\" (see cargo xtask interop --help)",
+        ),
+    ] {
+        let out = Command::new(XTASK).args(words).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(text, format!("xtask: {said}\n"), "{words:?}");
+        assert_eq!(out.status.code(), Some(1), "{words:?}");
+    }
+}
+
 fn free_port() -> String {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
