@@ -28,11 +28,7 @@ fn run() -> anyhow::Result<ExitCode> {
     cli::quit(p, outcome).context(server) // finally: p.quit()
 }
 
-fn session(
-    p: &mut Client<Stream>,
-    args: &Args,
-    password: cli::Secret,
-) -> pop3_core::Result<ExitCode> {
+fn session(p: &mut Client<Stream>, args: &Args, password: cli::Secret) -> anyhow::Result<ExitCode> {
     // p.user(user); p.pass_(passwd) -- or SASL AUTH, with --auth. Not in the book: where
     // the server offers PIPELINING, LIST and QUIT go out together once it is accepted.
     let then = [Ahead::List, Ahead::Quit];
@@ -51,7 +47,6 @@ fn session(
         let _ = writeln!(out, "No messages");
     }
     // A failed write is the output's fault, not the server's: QUIT is still sent.
-    out.flush()
-        .map_err(|e| pop3_core::Error::Usage(format!("writing the output: {e}")))?;
+    out.flush().context("writing the output")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -579,14 +579,15 @@ fn check_offered(capabilities: Option<&Capabilities>, mechanism: Mechanism) -> R
 }
 
 /// Handles a failed login as the book does: a refusal by the server prints
-/// `Login failed: ...` on stdout and gives exit code 1; other errors go on.
-pub fn login_failed(error: Error) -> Result<ExitCode> {
+/// `Login failed: ...` on stdout and gives exit code 1; other errors go on, as the
+/// session's error type (the library's, or one a tool's session returns).
+pub fn login_failed<E: From<Error>>(error: Error) -> std::result::Result<ExitCode, E> {
     match error {
         Error::Server(_) | Error::ApopNotSupported => {
             println!("Login failed: {}", for_screen(&error.to_string()));
             Ok(ExitCode::from(1))
         }
-        other => Err(other),
+        other => Err(other.into()),
     }
 }
 
@@ -597,38 +598,55 @@ pub fn login_failed(error: Error) -> Result<ExitCode> {
 /// (Dovecot after `[IN-USE]`, popa3d after a wrong password) has said its last word: QUIT
 /// could change nothing, and the `Login failed:` line stays the only one. After a protocol
 /// error the session is out of step with the server: no QUIT is sent, and the error says
-/// the deletions asked for were not applied.
-pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
-    match outcome {
-        Ok(code) => {
-            let marked = client.marked_for_deletion();
-            let logged_in = client.logged_in();
-            match client.quit() {
-                Ok(_) => Ok(code),
-                Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
-                    format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
-                ))),
-                Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
-                Err(other) => Err(other),
-            }
-        }
-        Err(e) => {
-            let marked = client.marked_for_deletion();
-            if client.out_of_step() {
-                // The client sends nothing more, QUIT included: nothing marked is deleted.
-                return Err(match e {
-                    Error::Protocol(what) if marked > 0 => Error::Protocol(format!(
-                        "{what}; QUIT not sent, so the {marked} deletion(s) asked for were not applied"
-                    )),
-                    e => e,
-                });
-            }
-            if !e.connection_lost() {
+/// the deletions asked for were not applied. A session that failed on its own, not in
+/// the library (a tool's failed write to standard output), is in step with the server:
+/// QUIT is sent, and the tool's error is returned.
+pub fn quit<S: Read + Write>(
+    client: Client<S>,
+    outcome: std::result::Result<ExitCode, impl Into<anyhow::Error>>,
+) -> anyhow::Result<ExitCode> {
+    match outcome.map_err(Into::into) {
+        Ok(code) => Ok(quit_after_success(client, code)?),
+        Err(e) => match e.downcast::<Error>() {
+            Ok(e) => Err(quit_after_failure(client, e).into()),
+            Err(own) => {
                 let _ = client.quit();
+                Err(own)
             }
-            Err(e)
-        }
+        },
     }
+}
+
+/// QUIT after a session that went well: see [`quit`].
+fn quit_after_success<S: Read + Write>(client: Client<S>, code: ExitCode) -> Result<ExitCode> {
+    let marked = client.marked_for_deletion();
+    let logged_in = client.logged_in();
+    match client.quit() {
+        Ok(_) => Ok(code),
+        Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
+            format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
+        ))),
+        Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
+        Err(other) => Err(other),
+    }
+}
+
+/// QUIT, if it may still go, after the library failed the session: see [`quit`].
+fn quit_after_failure<S: Read + Write>(client: Client<S>, e: Error) -> Error {
+    let marked = client.marked_for_deletion();
+    if client.out_of_step() {
+        // The client sends nothing more, QUIT included: nothing marked is deleted.
+        return match e {
+            Error::Protocol(what) if marked > 0 => Error::Protocol(format!(
+                "{what}; QUIT not sent, so the {marked} deletion(s) asked for were not applied"
+            )),
+            e => e,
+        };
+    }
+    if !e.connection_lost() {
+        let _ = client.quit();
+    }
+    e
 }
 
 /// Ends the process: prints an error as one line on stderr, naming the tool.
