@@ -1,8 +1,9 @@
 //! The one error type of the library.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read, Write};
 
+use crate::client::Client;
 use crate::tls::IssuerNotACa;
 
 /// Everything that can go wrong talking to a POP3 server.
@@ -85,6 +86,31 @@ impl Error {
     /// sending QUIT would be pointless or would wait for another timeout.
     pub fn connection_lost(&self) -> bool {
         matches!(self, Error::Io(_) | Error::Tls(_) | Error::Timeout)
+    }
+}
+
+impl<S: Read + Write> Client<S> {
+    /// Whether QUIT should still be sent after `error` ended a session early: the one
+    /// decision behind poplib's `finally: p.quit()`.
+    ///
+    /// - No when the session is out of step with the server ([`Client::out_of_step`]): the
+    ///   client sends nothing more, and QUIT would apply deletions the server may not mean.
+    /// - No when the connection is lost ([`Error::connection_lost`]): QUIT would fail, or
+    ///   wait for another timeout.
+    /// - Yes otherwise: the server refused a command, or the client refused to send one;
+    ///   the session is in step, and QUIT ends it properly (applying the deletions asked for).
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n-ERR no such message\r\n+OK bye\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// let error = client.dele(9).unwrap_err();
+    /// assert!(client.may_quit_after(&error));
+    /// assert_eq!(client.quit()?, "+OK bye");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn may_quit_after(&self, error: &Error) -> bool {
+        !self.out_of_step() && !error.connection_lost()
     }
 }
 
@@ -220,6 +246,24 @@ mod tests {
         let bare = ServerError::new("-ERR".into());
         assert_eq!(bare.code(), None);
         assert_eq!(bare.text(), "");
+    }
+
+    #[test]
+    fn quit_goes_after_a_refusal_not_out_of_step_nor_with_the_connection_lost() {
+        use crate::scripted::ScriptedStream;
+        let server = "+OK ready\r\n-ERR no such message\r\n";
+        let mut client = Client::new(ScriptedStream::new(server)).unwrap();
+        let refused = client.dele(9).unwrap_err();
+        assert!(client.may_quit_after(&refused));
+        assert!(!client.may_quit_after(&Error::Timeout));
+        let lost = Error::from(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert!(!client.may_quit_after(&lost));
+        let garbled = "+OK ready\r\nHELLO\r\n";
+        let mut client = Client::new(ScriptedStream::new(garbled)).unwrap();
+        let error = client.noop().unwrap_err();
+        assert!(client.out_of_step(), "{error}");
+        assert!(!client.may_quit_after(&error));
+        assert!(!client.may_quit_after(&refused));
     }
 
     #[test]
