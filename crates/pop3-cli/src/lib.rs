@@ -568,14 +568,10 @@ fn check_offered(capabilities: Option<&Capabilities>, mechanism: Mechanism) -> R
     {
         return Ok(());
     }
-    let offered = if offered.is_empty() {
-        "none".to_string()
-    } else {
-        offered.join(" ")
-    };
-    Err(Error::Usage(format!(
-        "the server does not offer SASL {mechanism} (it offers: {offered})"
-    )))
+    Err(Error::MechanismNotOffered {
+        mechanism,
+        offered: offered.iter().map(|name| name.to_string()).collect(),
+    })
 }
 
 /// Handles a failed login as the book does: a refusal by the server prints

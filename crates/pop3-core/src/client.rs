@@ -239,9 +239,7 @@ impl<S: Read + Write> Client<S> {
         }
         check_line(line, verb, longest)?;
         if self.pending.iter().any(|sent| sent.line == "QUIT") {
-            return Err(Error::Usage(
-                "QUIT went ahead: the server ends the session after it".into(),
-            ));
+            return Err(Error::QuitAhead);
         }
         self.trace("C", traced);
         // One write, so the command goes out in one packet (one TLS record); wiped after, as
@@ -631,9 +629,7 @@ impl<S: Read + Write> Client<S> {
     /// Secrets (passwords, tokens) do not travel on a connection marked unencrypted.
     fn check_secret_may_travel(&self) -> Result<()> {
         if self.refuse_password {
-            return Err(Error::Usage(
-                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS".into(),
-            ));
+            return Err(Error::SecretInClear);
         }
         Ok(())
     }
@@ -1185,15 +1181,16 @@ impl<S: Read + Write> Client<S> {
 fn check_line(line: &str, verb: &str, longest: Option<usize>) -> Result<()> {
     // C0, DEL and the C1 controls (U+0080-U+009F, CSI among them).
     if line.chars().any(char::is_control) {
-        return Err(Error::Usage(format!(
-            "refusing to send {verb}: an argument holds a line break, NUL or other control character"
-        )));
+        return Err(Error::ControlCharacter {
+            command: verb.to_string(),
+        });
     }
     if let Some(longest) = longest.filter(|&longest| line.len() + 2 > longest) {
-        return Err(Error::Usage(format!(
-            "refusing to send {verb}: the command line would be {} octets, over the {longest} POP3 allows (RFC 2449)",
-            line.len() + 2
-        )));
+        return Err(Error::LineTooLong {
+            command: verb.to_string(),
+            octets: line.len() + 2,
+            limit: longest,
+        });
     }
     Ok(())
 }

@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 
 use crate::client::Client;
+use crate::sasl::Mechanism;
 use crate::tls::IssuerNotACa;
 
 /// Everything that can go wrong talking to a POP3 server.
@@ -22,9 +24,65 @@ pub enum Error {
     Timeout,
     /// APOP was asked for, but the greeting carries no timestamp: the server does not offer it.
     ApopNotSupported,
-    /// The caller asked for something that cannot be done safely or at all
-    /// (bad address, unusable CA file, a secret holding a line break, ...).
-    Usage(String),
+    /// A server address that cannot be parsed (`text` as given; `why`, what is wrong with it).
+    InvalidAddress {
+        /// The address as given.
+        text: String,
+        /// What is wrong with it, e.g. `the port is out of range (1-65535)`.
+        why: &'static str,
+    },
+    /// A host name that is not ASCII: the resolver wants its IDNA (`xn--...`) form.
+    HostNotAscii(String),
+    /// A host that cannot be a TLS server name (what the certificate is checked against).
+    InvalidServerName(String),
+    /// The host name resolved to no address at all.
+    NoAddress(String),
+    /// The system's store of trusted CA certificates is empty, and no CA file was named.
+    NoTrustedRoots,
+    /// The CA file cannot be used: unreadable, not PEM, no certificate, a certificate that
+    /// is not valid X.509.
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The I/O error, when the file could not be read.
+        io: Option<io::Error>,
+    },
+    /// The server refused STLS: the session cannot be protected. Its answer is kept.
+    StlsRefused(ServerError),
+    /// STLS was asked for on a connection that is already TLS.
+    AlreadyTls,
+    /// A SASL mechanism name this library does not know.
+    UnknownMechanism(String),
+    /// The server's CAPA does not list the SASL mechanism asked for.
+    MechanismNotOffered {
+        /// The mechanism asked for.
+        mechanism: Mechanism,
+        /// The mechanisms the server lists (its `SASL` capability), maybe none.
+        offered: Vec<String>,
+    },
+    /// A password or token was not sent: the connection is marked unencrypted
+    /// ([`Client::refuse_password_in_clear`]).
+    SecretInClear,
+    /// A command was not sent: an argument holds a line break, NUL or other control
+    /// character, which could inject commands or reach the server's logs and terminals.
+    ControlCharacter {
+        /// The command's verb, e.g. `USER`.
+        command: String,
+    },
+    /// A command was not sent: its line would be longer than POP3 allows (RFC 2449).
+    LineTooLong {
+        /// The command's verb, e.g. `USER`.
+        command: String,
+        /// The octets the line would take, CRLF included.
+        octets: usize,
+        /// The most allowed, CRLF included.
+        limit: usize,
+    },
+    /// A command was asked for after QUIT went ahead (pipelined): the server ends the session
+    /// at QUIT, so nothing more is sent.
+    QuitAhead,
 }
 
 /// A `-ERR` answer: the whole status line and its RFC 2449 response code, if any.
@@ -81,6 +139,16 @@ impl ServerError {
     }
 }
 
+impl fmt::Display for ServerError {
+    /// The status line, and what the server explained before refusing, if anything.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.details() {
+            Some(details) => write!(f, "{} (the server explained: {details})", self.line()),
+            None => f.write_str(self.line()),
+        }
+    }
+}
+
 impl Error {
     /// Whether the connection is gone or unusable (network, TLS or timeout failure), so that
     /// sending QUIT would be pointless or would wait for another timeout.
@@ -119,15 +187,62 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => io_message(e, f),
             Error::Tls(e) => tls_message(e, f),
-            Error::Server(e) => match e.details() {
-                Some(details) => write!(f, "{} (the server explained: {details})", e.line()),
-                None => f.write_str(e.line()),
-            },
+            Error::Server(e) => e.fmt(f),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
             Error::Timeout => f.write_str("timed out waiting for the server"),
             // Worded as poplib words it, so the tools print the book's line.
             Error::ApopNotSupported => f.write_str("-ERR APOP not supported by server"),
-            Error::Usage(what) => f.write_str(what),
+            Error::InvalidAddress { text, why } => write!(f, "invalid host {text:?}: {why}"),
+            Error::HostNotAscii(host) => write!(
+                f,
+                "host name {host:?} is not ASCII: give its ASCII (IDNA, xn--...) form, as `idn2` prints it"
+            ),
+            Error::InvalidServerName(host) => {
+                write!(f, "{host:?} is not a valid TLS server name")
+            }
+            Error::NoAddress(host) => write!(f, "{host} has no address"),
+            Error::NoTrustedRoots => f.write_str(
+                "no trusted CA certificates: the system store is empty; name a CA file",
+            ),
+            Error::CaFile { path, why, .. } => write!(f, "CA file {}: {why}", path.display()),
+            Error::StlsRefused(refusal) => write!(
+                f,
+                "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
+                refusal.line()
+            ),
+            Error::AlreadyTls => f.write_str("STLS on a connection that is already TLS"),
+            Error::UnknownMechanism(name) => write!(
+                f,
+                "unknown SASL mechanism {name:?}: expected plain, xoauth2 or oauthbearer"
+            ),
+            Error::MechanismNotOffered { mechanism, offered } => {
+                let offered = match offered.is_empty() {
+                    true => "none".to_string(),
+                    false => offered.join(" "),
+                };
+                write!(
+                    f,
+                    "the server does not offer SASL {mechanism} (it offers: {offered})"
+                )
+            }
+            Error::SecretInClear => f.write_str(
+                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS",
+            ),
+            Error::ControlCharacter { command } => write!(
+                f,
+                "refusing to send {command}: an argument holds a line break, NUL or other control character"
+            ),
+            Error::LineTooLong {
+                command,
+                octets,
+                limit,
+            } => write!(
+                f,
+                "refusing to send {command}: the command line would be {octets} octets, over the {limit} POP3 allows (RFC 2449)"
+            ),
+            Error::QuitAhead => {
+                f.write_str("QUIT went ahead: the server ends the session after it")
+            }
         }
     }
 }

@@ -380,7 +380,7 @@ fn stls_refused() {
 fn line_breaks_in_arguments_are_refused_before_sending() {
     let mut client = Client::new(ScriptedStream::new(GREETING)).unwrap();
     let err = client.user("brandon\r\nDELE 1").unwrap_err();
-    assert!(matches!(err, Error::Usage(_)), "{err}");
+    assert!(matches!(err, Error::ControlCharacter { .. }), "{err}");
     let err = client.pass("abc\n123").unwrap_err();
     assert!(
         !err.to_string().contains("abc"),
@@ -529,7 +529,7 @@ fn auth_is_masked_in_the_trace_and_refused_in_clear() {
     client.refuse_password_in_clear();
     assert!(matches!(
         client.authenticate(Mechanism::Plain, "u", "p"),
-        Err(Error::Usage(_))
+        Err(Error::SecretInClear)
     ));
     assert!(client.get_ref().written.is_empty());
 }
@@ -651,7 +651,7 @@ fn nothing_is_sent_after_a_quit_sent_ahead() {
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK bye\r\n"))).unwrap();
     client.set_pipelining(true);
     client.send_ahead(Ahead::Quit).unwrap();
-    assert!(matches!(client.noop(), Err(Error::Usage(_))));
+    assert!(matches!(client.noop(), Err(Error::QuitAhead)));
     assert_eq!(client.get_ref().written_text(), "QUIT\r\n");
     assert_eq!(client.quit().unwrap(), "+OK bye"); // the answer to the QUIT sent ahead
 }
