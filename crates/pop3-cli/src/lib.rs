@@ -19,6 +19,8 @@ use zeroize::Zeroizing;
 
 mod input;
 pub use input::{read_yes, typed_yes};
+mod report;
+pub use report::{describe, error_line};
 
 use pop3_core::escape::{escape_where, hides_text};
 use pop3_core::{
@@ -621,7 +623,7 @@ fn quit_after_success<S: Read + Write>(client: Client<S>, code: ExitCode) -> Res
     match client.quit() {
         Ok(_) => Ok(code),
         Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
-            format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
+            format!("{} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)", describe(&lost)),
         ))),
         Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
         Err(other) => Err(other),
@@ -644,16 +646,13 @@ fn quit_after_failure<S: Read + Write>(client: Client<S>, e: Error) -> Error {
     }
 }
 
-/// Ends the process: prints an error as one line on stderr, naming the tool.
-pub fn finish(
-    tool: &Tool,
-    outcome: std::result::Result<ExitCode, impl std::fmt::Display>,
-) -> ExitCode {
+/// Ends the process: prints an error as one line on stderr ([`error_line`]), naming the tool.
+pub fn finish(tool: &Tool, outcome: anyhow::Result<ExitCode>) -> ExitCode {
     let _ = io::stdout().flush();
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {}", tool.name, terminal_safe(&format!("{e:#}")));
+            eprintln!("{}: {}", tool.name, terminal_safe(&error_line(&e)));
             ExitCode::FAILURE
         }
     }

@@ -9,6 +9,12 @@ use crate::sasl::Mechanism;
 use crate::tls::IssuerNotACa;
 
 /// Everything that can go wrong talking to a POP3 server.
+///
+/// Each message is complete on its own: where an error wraps another (an I/O or TLS error,
+/// an unreadable CA file, the server's refusal of STLS), its message already says what the
+/// wrapped one says, in plainer words. [`source`](std::error::Error::source) gives the
+/// wrapped error to programs that inspect it; a printer of whole error chains should stop
+/// at this error, or it says the cause twice.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -149,6 +155,8 @@ impl fmt::Display for ServerError {
     }
 }
 
+impl std::error::Error for ServerError {}
+
 impl Error {
     /// Whether the connection is gone or unusable (network, TLS or timeout failure), so that
     /// sending QUIT would be pointless or would wait for another timeout.
@@ -262,9 +270,9 @@ fn io_message(e: &io::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     use rustls::CertificateError as C;
     match e {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => f.write_str(
-            "TLS: certificate not trusted (unknown issuer); pass the server's CA with --ca-file",
-        ),
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            f.write_str("TLS: certificate not trusted (unknown issuer)")
+        }
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             f.write_str("TLS: the server's certificate has expired")
         }
@@ -293,16 +301,23 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         rustls::Error::InvalidCertificate(C::NotValidForName) => {
             f.write_str("TLS: host name mismatch: the server's certificate is for another name")
         }
-        rustls::Error::InvalidMessage(_) => {
-            f.write_str("TLS: the server did not answer in TLS (a plain POP3 port? try --stls)")
-        }
+        rustls::Error::InvalidMessage(_) => f.write_str("TLS: the server did not answer in TLS"),
         _ => write!(f, "TLS: {e}"),
     }
 }
 
-/// No `source()`: each message already includes the underlying error's, and error
-/// chains printed whole (anyhow's `{:#}`) would say it twice.
-impl std::error::Error for Error {}
+/// `source()` is the wrapped error, whose text the message already includes (see [`Error`]).
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Tls(e) => Some(e),
+            Error::CaFile { io: Some(e), .. } => Some(e),
+            Error::StlsRefused(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+}
 
 impl From<io::Error> for Error {
     /// Sorts I/O errors: timeouts and TLS failures travel inside `io::Error`
@@ -379,6 +394,44 @@ mod tests {
         assert!(client.out_of_step(), "{error}");
         assert!(!client.may_quit_after(&error));
         assert!(!client.may_quit_after(&refused));
+    }
+
+    #[test]
+    fn a_wrapped_error_is_the_source_and_the_message_says_it_once() {
+        use std::error::Error as _;
+        let refused = Error::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.to_string(), "connection refused");
+        let source = refused.source().unwrap().downcast_ref::<io::Error>();
+        assert_eq!(source.unwrap().kind(), io::ErrorKind::ConnectionRefused);
+        let tls = Error::from(rustls::Error::DecryptError);
+        assert!(tls.source().unwrap().is::<rustls::Error>());
+        let stls = Error::StlsRefused(ServerError::new("-ERR not now".into()));
+        assert!(stls.to_string().contains("(-ERR not now)"), "{stls}");
+        assert_eq!(stls.source().unwrap().to_string(), "-ERR not now");
+        let unreadable = Error::CaFile {
+            path: "ca.pem".into(),
+            why: "gone".into(),
+            io: Some(io::Error::from(io::ErrorKind::NotFound)),
+        };
+        assert!(unreadable.source().unwrap().is::<io::Error>());
+        assert!(Error::Timeout.source().is_none());
+        assert!(Error::Server(ServerError::new("-ERR no".into()))
+            .source()
+            .is_none());
+    }
+
+    #[test]
+    fn no_command_line_words_in_the_library() {
+        use rustls::CertificateError as C;
+        let unknown = Error::Tls(rustls::Error::InvalidCertificate(C::UnknownIssuer));
+        assert_eq!(
+            unknown.to_string(),
+            "TLS: certificate not trusted (unknown issuer)"
+        );
+        let plain = Error::Tls(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert_eq!(plain.to_string(), "TLS: the server did not answer in TLS");
     }
 
     #[test]

@@ -183,7 +183,8 @@ impl Connector {
                 let client = self.start_session(Stream::Plain(tcp))?;
                 client.stls(&self.tls, host).map_err(|e| match e {
                     Error::Server(refusal) => Error::StlsRefused(refusal),
-                    // Not "try --stls": this is STLS. The server said +OK and spoke on in clear.
+                    // Not a Tls error, which the tools word as "a plain POP3 port? try --stls":
+                    // this is STLS. The server said +OK and spoke on in clear.
                     Error::Tls(rustls::Error::InvalidMessage(_)) => Error::Protocol(
                         "the server accepted STLS, then did not answer in TLS".into(),
                     ),
