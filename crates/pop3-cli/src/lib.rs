@@ -600,19 +600,40 @@ pub fn login_failed<E: From<Error>>(error: Error) -> std::result::Result<ExitCod
 /// with the server (the error then says the deletions asked for were not applied). A
 /// session that failed on its own, not in the library (a tool's failed write to standard
 /// output), is in step with the server: QUIT is sent, and the tool's error is returned.
-pub fn quit<S: Read + Write>(
+/// Errors come back as the session's own type.
+pub fn quit<S: Read + Write, E: SessionError>(
     client: Client<S>,
-    outcome: std::result::Result<ExitCode, impl Into<anyhow::Error>>,
-) -> anyhow::Result<ExitCode> {
-    match outcome.map_err(Into::into) {
+    outcome: std::result::Result<ExitCode, E>,
+) -> std::result::Result<ExitCode, E> {
+    match outcome {
         Ok(code) => Ok(quit_after_success(client, code)?),
-        Err(e) => match e.downcast::<Error>() {
+        Err(e) => match e.into_library() {
             Ok(e) => Err(quit_after_failure(client, e).into()),
             Err(own) => {
                 let _ = client.quit();
                 Err(own)
             }
         },
+    }
+}
+
+/// The error type of a tool's session: the library's [`Error`], or [`anyhow::Error`] for a
+/// session that can also fail on its own (mailbox's write to standard output). [`quit`]
+/// asks it whether the library failed.
+pub trait SessionError: From<Error> {
+    /// The library's error, when that is what this is; otherwise this error, given back.
+    fn into_library(self) -> std::result::Result<Error, Self>;
+}
+
+impl SessionError for Error {
+    fn into_library(self) -> std::result::Result<Error, Self> {
+        Ok(self)
+    }
+}
+
+impl SessionError for anyhow::Error {
+    fn into_library(self) -> std::result::Result<Error, Self> {
+        self.downcast()
     }
 }
 
@@ -881,7 +902,8 @@ mod tests {
 
         let stream = Shared::new(&format!("{READY}+OK bye\r\n"));
         let client = Client::new(stream.clone()).unwrap();
-        let own = Err(io::Error::other("disk full")).context("writing the output");
+        let own: anyhow::Result<ExitCode> =
+            Err(io::Error::other("disk full")).context("writing the output");
         let error = quit(client, own).unwrap_err();
         assert_eq!(format!("{error:#}"), "writing the output: disk full");
         assert_eq!(stream.written(), "QUIT\r\n");
