@@ -28,11 +28,7 @@ fn run() -> anyhow::Result<ExitCode> {
     cli::quit(p, outcome).context(server) // finally: p.quit()
 }
 
-fn session(
-    p: &mut Client<Stream>,
-    args: &Args,
-    password: cli::Secret,
-) -> pop3_core::Result<ExitCode> {
+fn session(p: &mut Client<Stream>, args: &Args, password: cli::Secret) -> anyhow::Result<ExitCode> {
     cli::prepare_login(p, args, &password, true)?; // Not in the book: CAPA where it serves
     let login = match args.auth {
         None => p.user(&args.username).and_then(|()| p.pass(&password)), // p.user(username); p.pass_(passwd)
@@ -63,7 +59,6 @@ fn session(
         let _ = writeln!(out, "No messages");
     }
     // A failed write is the output's fault, not the server's: QUIT is still sent.
-    out.flush()
-        .map_err(|e| pop3_core::Error::Usage(format!("writing the output: {e}")))?;
+    out.flush().context("writing the output")?;
     Ok(ExitCode::SUCCESS)
 }

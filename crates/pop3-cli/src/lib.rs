@@ -19,6 +19,8 @@ use zeroize::Zeroizing;
 
 mod input;
 pub use input::{read_yes, typed_yes};
+mod report;
+pub use report::{describe, error_line};
 
 use pop3_core::escape::{escape_where, hides_text};
 use pop3_core::{
@@ -548,25 +550,22 @@ fn check_offered(capabilities: Option<&Capabilities>, mechanism: Mechanism) -> R
     {
         return Ok(());
     }
-    let offered = if offered.is_empty() {
-        "none".to_string()
-    } else {
-        offered.join(" ")
-    };
-    Err(Error::Usage(format!(
-        "the server does not offer SASL {mechanism} (it offers: {offered})"
-    )))
+    Err(Error::MechanismNotOffered {
+        mechanism,
+        offered: offered.iter().map(|name| name.to_string()).collect(),
+    })
 }
 
 /// Handles a failed login as the book does: a refusal by the server prints
-/// `Login failed: ...` on stdout and gives exit code 1; other errors go on.
-pub fn login_failed(error: Error) -> Result<ExitCode> {
+/// `Login failed: ...` on stdout and gives exit code 1; other errors go on, as the
+/// session's error type (the library's, or one a tool's session returns).
+pub fn login_failed<E: From<Error>>(error: Error) -> std::result::Result<ExitCode, E> {
     match error {
         Error::Server(_) | Error::ApopNotSupported => {
             println!("Login failed: {}", for_screen(&error.to_string()));
             Ok(ExitCode::from(1))
         }
-        other => Err(other),
+        other => Err(other.into()),
     }
 }
 
@@ -575,52 +574,86 @@ pub fn login_failed(error: Error) -> Result<ExitCode> {
 /// lost with the connection, QUIT's answer cannot tell whether they did, and the error
 /// says so. Before any login was accepted (a refused one), a server that has closed
 /// (Dovecot after `[IN-USE]`, popa3d after a wrong password) has said its last word: QUIT
-/// could change nothing, and the `Login failed:` line stays the only one. After a protocol
-/// error the session is out of step with the server: no QUIT is sent, and the error says
-/// the deletions asked for were not applied.
-pub fn quit<S: Read + Write>(client: Client<S>, outcome: Result<ExitCode>) -> Result<ExitCode> {
+/// could change nothing, and the `Login failed:` line stays the only one. After a session
+/// the library failed, whether QUIT still goes is [`Client::may_quit_after`]'s decision:
+/// not when the connection is lost, nor when a protocol error put the session out of step
+/// with the server (the error then says the deletions asked for were not applied). A
+/// session that failed on its own, not in the library (a tool's failed write to standard
+/// output), is in step with the server: QUIT is sent, and the tool's error is returned.
+/// Errors come back as the session's own type.
+pub fn quit<S: Read + Write, E: SessionError>(
+    client: Client<S>,
+    outcome: std::result::Result<ExitCode, E>,
+) -> std::result::Result<ExitCode, E> {
     match outcome {
-        Ok(code) => {
-            let marked = client.marked_for_deletion();
-            let logged_in = client.logged_in();
-            match client.quit() {
-                Ok(_) => Ok(code),
-                Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
-                    format!("{lost} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)"),
-                ))),
-                Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
-                Err(other) => Err(other),
-            }
-        }
-        Err(e) => {
-            let marked = client.marked_for_deletion();
-            if client.out_of_step() {
-                // The client sends nothing more, QUIT included: nothing marked is deleted.
-                return Err(match e {
-                    Error::Protocol(what) if marked > 0 => Error::Protocol(format!(
-                        "{what}; QUIT not sent, so the {marked} deletion(s) asked for were not applied"
-                    )),
-                    e => e,
-                });
-            }
-            if !e.connection_lost() {
+        Ok(code) => Ok(quit_after_success(client, code)?),
+        Err(e) => match e.into_library() {
+            Ok(e) => Err(quit_after_failure(client, e).into()),
+            Err(own) => {
                 let _ = client.quit();
+                Err(own)
             }
-            Err(e)
-        }
+        },
     }
 }
 
-/// Ends the process: prints an error as one line on stderr, naming the tool.
-pub fn finish(
-    tool: &Tool,
-    outcome: std::result::Result<ExitCode, impl std::fmt::Display>,
-) -> ExitCode {
+/// The error type of a tool's session: the library's [`Error`], or [`anyhow::Error`] for a
+/// session that can also fail on its own (mailbox's write to standard output). [`quit`]
+/// asks it whether the library failed.
+pub trait SessionError: From<Error> {
+    /// The library's error, when that is what this is; otherwise this error, given back.
+    fn into_library(self) -> std::result::Result<Error, Self>;
+}
+
+impl SessionError for Error {
+    fn into_library(self) -> std::result::Result<Error, Self> {
+        Ok(self)
+    }
+}
+
+impl SessionError for anyhow::Error {
+    fn into_library(self) -> std::result::Result<Error, Self> {
+        self.downcast()
+    }
+}
+
+/// QUIT after a session that went well: see [`quit`].
+fn quit_after_success<S: Read + Write>(client: Client<S>, code: ExitCode) -> Result<ExitCode> {
+    let marked = client.marked_for_deletion();
+    let logged_in = client.logged_in();
+    match client.quit() {
+        Ok(_) => Ok(code),
+        Err(lost) if marked > 0 && lost.connection_lost() => Err(Error::Io(io::Error::other(
+            format!("{} (QUIT unanswered: whether the {marked} deletion(s) asked for took effect is unknown)", describe(&lost)),
+        ))),
+        Err(Error::Io(_) | Error::Tls(_)) if !logged_in => Ok(code),
+        Err(other) => Err(other),
+    }
+}
+
+/// QUIT, if it may still go, after the library failed the session: see [`quit`].
+fn quit_after_failure<S: Read + Write>(client: Client<S>, e: Error) -> Error {
+    if client.may_quit_after(&e) {
+        let _ = client.quit();
+        return e;
+    }
+    let marked = client.marked_for_deletion();
+    match e {
+        // Out of step, the client sent nothing more, QUIT included: nothing marked is deleted.
+        Error::Protocol(what) if client.out_of_step() && marked > 0 => Error::Protocol(format!(
+            "{what}; QUIT not sent, so the {marked} deletion(s) asked for were not applied"
+        )),
+        e => e,
+    }
+}
+
+/// Ends the process: prints an error as one line on stderr ([`error_line`]), naming the tool.
+pub fn finish(tool: &Tool, outcome: anyhow::Result<ExitCode>) -> ExitCode {
     let _ = io::stdout().flush();
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {}", tool.name, terminal_safe(&format!("{e:#}")));
+            eprintln!("{}: {}", tool.name, terminal_safe(&error_line(&e)));
             ExitCode::FAILURE
         }
     }
@@ -629,6 +662,7 @@ pub fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::Context;
 
     fn parse_words(words: &[&str]) -> std::result::Result<Parsed, UsageError> {
         parse(words.iter().map(OsString::from), |_| None)
@@ -801,6 +835,78 @@ mod tests {
         assert!(matches!(one_line(kept), Cow::Borrowed(_)));
         // On a terminal the header is then made terminal-safe: the escapes stay as they are.
         assert_eq!(terminal_safe(&one_line(forged)), one_line(forged));
+    }
+
+    /// A scripted server whose record of what the client wrote outlives the client.
+    #[derive(Clone)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<pop3_core::scripted::ScriptedStream>>);
+
+    impl Shared {
+        fn new(server: &str) -> Self {
+            Shared(std::rc::Rc::new(std::cell::RefCell::new(
+                pop3_core::scripted::ScriptedStream::new(server),
+            )))
+        }
+
+        fn written(&self) -> String {
+            self.0.borrow().written_text()
+        }
+    }
+
+    impl Read for Shared {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.borrow_mut().read(buf)
+        }
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().write(buf)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const READY: &str = "+OK ready\r\n";
+
+    #[test]
+    fn quit_follows_a_refusal_and_the_tools_own_failure() {
+        let stream = Shared::new(&format!("{READY}-ERR no such message\r\n+OK bye\r\n"));
+        let mut client = Client::new(stream.clone()).unwrap();
+        let refused = client.dele(9).map(|_| ExitCode::SUCCESS);
+        let error = quit(client, refused).unwrap_err();
+        assert_eq!(format!("{error:#}"), "-ERR no such message");
+        assert_eq!(stream.written(), "DELE 9\r\nQUIT\r\n");
+
+        let stream = Shared::new(&format!("{READY}+OK bye\r\n"));
+        let client = Client::new(stream.clone()).unwrap();
+        let own: anyhow::Result<ExitCode> =
+            Err(io::Error::other("disk full")).context("writing the output");
+        let error = quit(client, own).unwrap_err();
+        assert_eq!(format!("{error:#}"), "writing the output: disk full");
+        assert_eq!(stream.written(), "QUIT\r\n");
+    }
+
+    #[test]
+    fn no_quit_when_the_connection_is_lost_or_the_session_out_of_step() {
+        let stream = Shared::new(READY);
+        let client = Client::new(stream.clone()).unwrap();
+        let error = quit(client, Err::<ExitCode, _>(Error::Timeout)).unwrap_err();
+        assert_eq!(error.to_string(), "timed out waiting for the server");
+        assert_eq!(stream.written(), "");
+
+        let stream = Shared::new(&format!("{READY}+OK marked\r\nHELLO\r\n"));
+        let mut client = Client::new(stream.clone()).unwrap();
+        client.dele(1).unwrap();
+        let garbled = client.noop().map(|_| ExitCode::SUCCESS);
+        let error = quit(client, garbled).unwrap_err().to_string();
+        assert!(
+            error.ends_with("; QUIT not sent, so the 1 deletion(s) asked for were not applied"),
+            "{error}"
+        );
+        assert_eq!(stream.written(), "DELE 1\r\nNOOP\r\n");
     }
 
     #[test]

@@ -2,10 +2,18 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
+use crate::sasl::Mechanism;
 use crate::tls::IssuerNotACa;
 
 /// Everything that can go wrong talking to a POP3 server.
+///
+/// Each message is complete on its own: where an error wraps another (an I/O or TLS error,
+/// an unreadable CA file, the server's refusal of STLS), its message already says what the
+/// wrapped one says, in plainer words. [`source`](std::error::Error::source) gives the
+/// wrapped error to programs that inspect it; a printer of whole error chains should stop
+/// at this error, or it says the cause twice.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -21,9 +29,65 @@ pub enum Error {
     Timeout,
     /// APOP was asked for, but the greeting carries no timestamp: the server does not offer it.
     ApopNotSupported,
-    /// The caller asked for something that cannot be done safely or at all
-    /// (bad address, unusable CA file, a secret holding a line break, ...).
-    Usage(String),
+    /// A server address that cannot be parsed (`text` as given; `why`, what is wrong with it).
+    InvalidAddress {
+        /// The address as given.
+        text: String,
+        /// What is wrong with it, e.g. `the port is out of range (1-65535)`.
+        why: &'static str,
+    },
+    /// A host name that is not ASCII: the resolver wants its IDNA (`xn--...`) form.
+    HostNotAscii(String),
+    /// A host that cannot be a TLS server name (what the certificate is checked against).
+    InvalidServerName(String),
+    /// The host name resolved to no address at all.
+    NoAddress(String),
+    /// The system's store of trusted CA certificates is empty, and no CA file was named.
+    NoTrustedRoots,
+    /// The CA file cannot be used: unreadable, not PEM, no certificate, a certificate that
+    /// is not valid X.509.
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The I/O error, when the file could not be read.
+        io: Option<io::Error>,
+    },
+    /// The server refused STLS: the session cannot be protected. Its answer is kept.
+    StlsRefused(ServerError),
+    /// STLS was asked for on a connection that is already TLS.
+    AlreadyTls,
+    /// A SASL mechanism name this library does not know.
+    UnknownMechanism(String),
+    /// The server's CAPA does not list the SASL mechanism asked for.
+    MechanismNotOffered {
+        /// The mechanism asked for.
+        mechanism: Mechanism,
+        /// The mechanisms the server lists (its `SASL` capability), maybe none.
+        offered: Vec<String>,
+    },
+    /// A password or token was not sent: the connection is marked unencrypted
+    /// ([`Client::refuse_password_in_clear`]).
+    SecretInClear,
+    /// A command was not sent: an argument holds a line break, NUL or other control
+    /// character, which could inject commands or reach the server's logs and terminals.
+    ControlCharacter {
+        /// The command's verb, e.g. `USER`.
+        command: String,
+    },
+    /// A command was not sent: its line would be longer than POP3 allows (RFC 2449).
+    LineTooLong {
+        /// The command's verb, e.g. `USER`.
+        command: String,
+        /// The octets the line would take, CRLF included.
+        octets: usize,
+        /// The most allowed, CRLF included.
+        limit: usize,
+    },
+    /// A command was asked for after QUIT went ahead (pipelined): the server ends the session
+    /// at QUIT, so nothing more is sent.
+    QuitAhead,
 }
 
 /// A `-ERR` answer: the whole status line and its RFC 2449 response code, if any.
@@ -80,6 +144,18 @@ impl ServerError {
     }
 }
 
+impl fmt::Display for ServerError {
+    /// The status line, and what the server explained before refusing, if anything.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.details() {
+            Some(details) => write!(f, "{} (the server explained: {details})", self.line()),
+            None => f.write_str(self.line()),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
 impl Error {
     /// Whether the connection is gone or unusable (network, TLS or timeout failure), so that
     /// sending QUIT would be pointless or would wait for another timeout.
@@ -93,15 +169,62 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => io_message(e, f),
             Error::Tls(e) => tls_message(e, f),
-            Error::Server(e) => match e.details() {
-                Some(details) => write!(f, "{} (the server explained: {details})", e.line()),
-                None => f.write_str(e.line()),
-            },
+            Error::Server(e) => e.fmt(f),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
             Error::Timeout => f.write_str("timed out waiting for the server"),
             // Worded as poplib words it, so the tools print the book's line.
             Error::ApopNotSupported => f.write_str("-ERR APOP not supported by server"),
-            Error::Usage(what) => f.write_str(what),
+            Error::InvalidAddress { text, why } => write!(f, "invalid host {text:?}: {why}"),
+            Error::HostNotAscii(host) => write!(
+                f,
+                "host name {host:?} is not ASCII: give its ASCII (IDNA, xn--...) form, as `idn2` prints it"
+            ),
+            Error::InvalidServerName(host) => {
+                write!(f, "{host:?} is not a valid TLS server name")
+            }
+            Error::NoAddress(host) => write!(f, "{host} has no address"),
+            Error::NoTrustedRoots => f.write_str(
+                "no trusted CA certificates: the system store is empty; name a CA file",
+            ),
+            Error::CaFile { path, why, .. } => write!(f, "CA file {}: {why}", path.display()),
+            Error::StlsRefused(refusal) => write!(
+                f,
+                "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
+                refusal.line()
+            ),
+            Error::AlreadyTls => f.write_str("STLS on a connection that is already TLS"),
+            Error::UnknownMechanism(name) => write!(
+                f,
+                "unknown SASL mechanism {name:?}: expected plain, xoauth2 or oauthbearer"
+            ),
+            Error::MechanismNotOffered { mechanism, offered } => {
+                let offered = match offered.is_empty() {
+                    true => "none".to_string(),
+                    false => offered.join(" "),
+                };
+                write!(
+                    f,
+                    "the server does not offer SASL {mechanism} (it offers: {offered})"
+                )
+            }
+            Error::SecretInClear => f.write_str(
+                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS",
+            ),
+            Error::ControlCharacter { command } => write!(
+                f,
+                "refusing to send {command}: an argument holds a line break, NUL or other control character"
+            ),
+            Error::LineTooLong {
+                command,
+                octets,
+                limit,
+            } => write!(
+                f,
+                "refusing to send {command}: the command line would be {octets} octets, over the {limit} POP3 allows (RFC 2449)"
+            ),
+            Error::QuitAhead => {
+                f.write_str("QUIT went ahead: the server ends the session after it")
+            }
         }
     }
 }
@@ -121,9 +244,9 @@ fn io_message(e: &io::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     use rustls::CertificateError as C;
     match e {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => f.write_str(
-            "TLS: certificate not trusted (unknown issuer); pass the server's CA with --ca-file",
-        ),
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            f.write_str("TLS: certificate not trusted (unknown issuer)")
+        }
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             f.write_str("TLS: the server's certificate has expired")
         }
@@ -152,16 +275,23 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         rustls::Error::InvalidCertificate(C::NotValidForName) => {
             f.write_str("TLS: host name mismatch: the server's certificate is for another name")
         }
-        rustls::Error::InvalidMessage(_) => {
-            f.write_str("TLS: the server did not answer in TLS (a plain POP3 port? try --stls)")
-        }
+        rustls::Error::InvalidMessage(_) => f.write_str("TLS: the server did not answer in TLS"),
         _ => write!(f, "TLS: {e}"),
     }
 }
 
-/// No `source()`: each message already includes the underlying error's, and error
-/// chains printed whole (anyhow's `{:#}`) would say it twice.
-impl std::error::Error for Error {}
+/// `source()` is the wrapped error, whose text the message already includes (see [`Error`]).
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Tls(e) => Some(e),
+            Error::CaFile { io: Some(e), .. } => Some(e),
+            Error::StlsRefused(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+}
 
 impl From<io::Error> for Error {
     /// Sorts I/O errors: timeouts and TLS failures travel inside `io::Error`
@@ -220,6 +350,44 @@ mod tests {
         let bare = ServerError::new("-ERR".into());
         assert_eq!(bare.code(), None);
         assert_eq!(bare.text(), "");
+    }
+
+    #[test]
+    fn a_wrapped_error_is_the_source_and_the_message_says_it_once() {
+        use std::error::Error as _;
+        let refused = Error::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(refused.to_string(), "connection refused");
+        let source = refused.source().unwrap().downcast_ref::<io::Error>();
+        assert_eq!(source.unwrap().kind(), io::ErrorKind::ConnectionRefused);
+        let tls = Error::from(rustls::Error::DecryptError);
+        assert!(tls.source().unwrap().is::<rustls::Error>());
+        let stls = Error::StlsRefused(ServerError::new("-ERR not now".into()));
+        assert!(stls.to_string().contains("(-ERR not now)"), "{stls}");
+        assert_eq!(stls.source().unwrap().to_string(), "-ERR not now");
+        let unreadable = Error::CaFile {
+            path: "ca.pem".into(),
+            why: "gone".into(),
+            io: Some(io::Error::from(io::ErrorKind::NotFound)),
+        };
+        assert!(unreadable.source().unwrap().is::<io::Error>());
+        assert!(Error::Timeout.source().is_none());
+        assert!(Error::Server(ServerError::new("-ERR no".into()))
+            .source()
+            .is_none());
+    }
+
+    #[test]
+    fn no_command_line_words_in_the_library() {
+        use rustls::CertificateError as C;
+        let unknown = Error::Tls(rustls::Error::InvalidCertificate(C::UnknownIssuer));
+        assert_eq!(
+            unknown.to_string(),
+            "TLS: certificate not trusted (unknown issuer)"
+        );
+        let plain = Error::Tls(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert_eq!(plain.to_string(), "TLS: the server did not answer in TLS");
     }
 
     #[test]

@@ -81,7 +81,10 @@ impl FromStr for Address {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self> {
-        let bad = |why: &str| Error::Usage(format!("invalid host {text:?}: {why}"));
+        let bad = |why: &'static str| Error::InvalidAddress {
+            text: text.to_string(),
+            why,
+        };
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(|| bad("missing ']'"))?;
             host.parse::<Ipv6Addr>()
@@ -179,11 +182,9 @@ impl Connector {
             Security::StartTls => {
                 let client = self.start_session(Stream::Plain(tcp))?;
                 client.stls(&self.tls, host).map_err(|e| match e {
-                    Error::Server(refusal) => Error::Usage(format!(
-                        "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
-                        refusal.line()
-                    )),
-                    // Not "try --stls": this is STLS. The server said +OK and spoke on in clear.
+                    Error::Server(refusal) => Error::StlsRefused(refusal),
+                    // Not a Tls error, which the tools word as "a plain POP3 port? try --stls":
+                    // this is STLS. The server said +OK and spoke on in clear.
                     Error::Tls(rustls::Error::InvalidMessage(_)) => Error::Protocol(
                         "the server accepted STLS, then did not answer in TLS".into(),
                     ),
@@ -204,9 +205,7 @@ impl Connector {
         // The resolver takes ASCII names; converting IDNA here would cost more than all of
         // the tools' Unicode tables, so the ASCII (punycode) form is asked for instead.
         if !host.is_ascii() {
-            return Err(Error::Usage(format!(
-                "host name {host:?} is not ASCII: give its ASCII (IDNA, xn--...) form, as `idn2` prints it"
-            )));
+            return Err(Error::HostNotAscii(host.to_string()));
         }
         let mut last_error = None;
         for addr in (host, port).to_socket_addrs()? {
@@ -222,7 +221,7 @@ impl Connector {
         }
         Err(last_error
             .map(Error::from)
-            .unwrap_or_else(|| Error::Usage(format!("{host} has no address"))))
+            .unwrap_or_else(|| Error::NoAddress(host.to_string())))
     }
 
     fn start_session(&self, stream: Stream) -> Result<Client<Stream>> {
@@ -239,9 +238,7 @@ impl Client<Stream> {
     pub fn stls(self, tls: &TlsConfig, host: &str) -> Result<Client<Stream>> {
         self.stls_with(|stream| match stream {
             Stream::Plain(tcp) => Ok(Stream::Tls(Box::new(tls.handshake(host, tcp)?))),
-            Stream::Tls(_) => Err(Error::Usage(
-                "STLS on a connection that is already TLS".into(),
-            )),
+            Stream::Tls(_) => Err(Error::AlreadyTls),
         })
     }
 }

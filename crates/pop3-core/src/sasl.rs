@@ -62,11 +62,7 @@ impl FromStr for Mechanism {
         [Mechanism::Plain, Mechanism::XOAuth2, Mechanism::OAuthBearer]
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown SASL mechanism {text:?}: expected plain, xoauth2 or oauthbearer"
-                ))
-            })
+            .ok_or_else(|| Error::UnknownMechanism(text.to_string()))
     }
 }
 

@@ -74,7 +74,7 @@ impl TlsConfig {
     /// first read.
     pub fn handshake(&self, host: &str, mut tcp: TcpStream) -> Result<TlsStream> {
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| Error::Usage(format!("{host:?} is not a valid TLS server name")))?;
+            .map_err(|_| Error::InvalidServerName(host.to_string()))?;
         let mut connection = ClientConnection::new(self.config.clone(), name)?;
         while connection.is_handshaking() {
             connection.complete_io(&mut tcp)?;
@@ -92,9 +92,7 @@ fn system_roots() -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if roots.is_empty() {
-        return Err(Error::Usage(
-            "no trusted CA certificates: the system store is empty; name a CA file".into(),
-        ));
+        return Err(Error::NoTrustedRoots);
     }
     Ok(roots)
 }
@@ -135,15 +133,19 @@ impl Verifier {
     /// Trusts the PEM file `path`; a file holding no certificate is an error, not a silent
     /// no-op.
     fn from_ca_file(path: &Path) -> Result<Self> {
-        let unusable = |why: String| Error::Usage(format!("CA file {}: {why}", path.display()));
+        let unusable = |why: String| Error::CaFile {
+            path: path.to_owned(),
+            why,
+            io: None,
+        };
         let mut cas = RootCertStore::empty();
         let mut file = CaFile {
             path: path.to_owned(),
             listed: Vec::new(),
             not_cas: RootCertStore::empty(),
         };
-        for der in CertificateDer::pem_file_iter(path).map_err(|e| unusable(pem_error(e)))? {
-            let der = der.map_err(|e| unusable(pem_error(e)))?;
+        for der in CertificateDer::pem_file_iter(path).map_err(|e| pem_error(path, e))? {
+            let der = der.map_err(|e| pem_error(path, e))?;
             let number = file.listed.len() + 1;
             let facts = x509::facts(&der).ok_or_else(|| {
                 unusable(format!(
@@ -320,10 +322,16 @@ impl fmt::Display for IssuerNotACa {
 
 impl std::error::Error for IssuerNotACa {}
 
-fn pem_error(e: rustls::pki_types::pem::Error) -> String {
-    match e {
-        rustls::pki_types::pem::Error::Io(e) => e.to_string(),
-        other => format!("{other:?}"),
+/// A CA file that cannot be read or is not PEM; an I/O error is kept in the error.
+fn pem_error(path: &Path, e: rustls::pki_types::pem::Error) -> Error {
+    let (why, io) = match e {
+        rustls::pki_types::pem::Error::Io(e) => (e.to_string(), Some(e)),
+        other => (format!("{other:?}"), None),
+    };
+    Error::CaFile {
+        path: path.to_owned(),
+        why,
+        io,
     }
 }
 
@@ -430,11 +438,7 @@ mod tests {
         let stranger = self_signed("localhost", IsCa::ExplicitNoCa);
         assert_eq!(
             verify(&verifier, &[&stranger], "localhost", UnixTime::now()),
-            Err(
-                "TLS: certificate not trusted (unknown issuer); pass the server's CA with \
-                 --ca-file"
-                    .into()
-            )
+            Err("TLS: certificate not trusted (unknown issuer)".into())
         );
     }
 

@@ -377,7 +377,7 @@ fn stls_refused() {
 fn line_breaks_in_arguments_are_refused_before_sending() {
     let mut client = Client::new(ScriptedStream::new(GREETING)).unwrap();
     let err = client.user("brandon\r\nDELE 1").unwrap_err();
-    assert!(matches!(err, Error::Usage(_)), "{err}");
+    assert!(matches!(err, Error::ControlCharacter { .. }), "{err}");
     let err = client.pass("abc\n123").unwrap_err();
     assert!(
         !err.to_string().contains("abc"),
@@ -526,7 +526,7 @@ fn auth_is_masked_in_the_trace_and_refused_in_clear() {
     client.refuse_password_in_clear();
     assert!(matches!(
         client.authenticate(Mechanism::Plain, "u", "p"),
-        Err(Error::Usage(_))
+        Err(Error::SecretInClear)
     ));
     assert!(client.get_ref().written.is_empty());
 }
@@ -648,7 +648,7 @@ fn nothing_is_sent_after_a_quit_sent_ahead() {
     let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK bye\r\n"))).unwrap();
     client.set_pipelining(true);
     client.send_ahead(Command::Quit).unwrap();
-    assert!(matches!(client.noop(), Err(Error::Usage(_))));
+    assert!(matches!(client.noop(), Err(Error::QuitAhead)));
     assert_eq!(client.get_ref().written_text(), "QUIT\r\n");
     assert_eq!(client.quit().unwrap(), "+OK bye"); // the answer to the QUIT sent ahead
 }
@@ -865,4 +865,21 @@ fn a_listing_sent_ahead_is_walked_from_what_was_kept() {
     });
     assert_eq!(sizes, [10, 20]);
     assert_eq!(written, "LIST\r\nNOOP\r\n");
+}
+
+#[test]
+fn quit_goes_after_a_refusal_not_out_of_step_nor_with_the_connection_lost() {
+    let server = "+OK ready\r\n-ERR no such message\r\n";
+    let mut client = Client::new(ScriptedStream::new(server)).unwrap();
+    let refused = client.dele(9).unwrap_err();
+    assert!(client.may_quit_after(&refused));
+    assert!(!client.may_quit_after(&Error::Timeout));
+    let lost = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    assert!(!client.may_quit_after(&lost));
+    let garbled = "+OK ready\r\nHELLO\r\n";
+    let mut client = Client::new(ScriptedStream::new(garbled)).unwrap();
+    let error = client.noop().unwrap_err();
+    assert!(client.out_of_step(), "{error}");
+    assert!(!client.may_quit_after(&error));
+    assert!(!client.may_quit_after(&refused));
 }

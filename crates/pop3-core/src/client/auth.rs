@@ -195,9 +195,7 @@ impl<S: Read + Write> Client<S> {
     /// Secrets (passwords, tokens) do not travel on a connection marked unencrypted.
     fn check_secret_may_travel(&self) -> Result<()> {
         if self.refuse_password {
-            return Err(Error::Usage(
-                "refusing to send the password over an unencrypted connection: use POP3S (the default) or STLS".into(),
-            ));
+            return Err(Error::SecretInClear);
         }
         Ok(())
     }

@@ -141,6 +141,29 @@ impl<S: Read + Write> Client<S> {
         self.out_of_step.is_some()
     }
 
+    /// Whether QUIT should still be sent after `error` ended a session early: the one
+    /// decision behind poplib's `finally: p.quit()`.
+    ///
+    /// - No when the session is out of step with the server ([`Client::out_of_step`]): the
+    ///   client sends nothing more, and QUIT would apply deletions the server may not mean.
+    /// - No when the connection is lost ([`Error::connection_lost`]): QUIT would fail, or
+    ///   wait for another timeout.
+    /// - Yes otherwise: the server refused a command, or the client refused to send one;
+    ///   the session is in step, and QUIT ends it properly (applying the deletions asked for).
+    ///
+    /// ```
+    /// # use pop3_core::{Client, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n-ERR no such message\r\n+OK bye\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// let error = client.dele(9).unwrap_err();
+    /// assert!(client.may_quit_after(&error));
+    /// assert_eq!(client.quit()?, "+OK bye");
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
+    pub fn may_quit_after(&self, error: &Error) -> bool {
+        !self.out_of_step() && !error.connection_lost()
+    }
+
     /// How many DELE commands this session sent since the last RSET: the deletions QUIT
     /// asks the server to apply (fewer, if the server refused some).
     pub fn marked_for_deletion(&self) -> u32 {

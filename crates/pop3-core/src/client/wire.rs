@@ -48,9 +48,7 @@ impl<S: Read + Write> Client<S> {
         }
         check_line(line, verb, longest)?;
         if self.pending.contains(&Sent::Ahead(Command::Quit)) {
-            return Err(Error::Usage(
-                "QUIT went ahead: the server ends the session after it".into(),
-            ));
+            return Err(Error::QuitAhead);
         }
         self.trace("C", traced);
         // One write, so the command goes out in one packet (one TLS record); wiped after, as
@@ -242,15 +240,16 @@ impl<S: Read + Write> Client<S> {
 pub(super) fn check_line(line: &str, verb: &str, longest: Option<usize>) -> Result<()> {
     // C0, DEL and the C1 controls (U+0080-U+009F, CSI among them).
     if line.chars().any(char::is_control) {
-        return Err(Error::Usage(format!(
-            "refusing to send {verb}: an argument holds a line break, NUL or other control character"
-        )));
+        return Err(Error::ControlCharacter {
+            command: verb.to_string(),
+        });
     }
     if let Some(longest) = longest.filter(|&longest| line.len() + 2 > longest) {
-        return Err(Error::Usage(format!(
-            "refusing to send {verb}: the command line would be {} octets, over the {longest} POP3 allows (RFC 2449)",
-            line.len() + 2
-        )));
+        return Err(Error::LineTooLong {
+            command: verb.to_string(),
+            octets: line.len() + 2,
+            limit: longest,
+        });
     }
     Ok(())
 }
