@@ -196,6 +196,11 @@ pub fn run_against(binary: &str, server: &HostileServer, extra: &[&str]) -> Outp
 /// prompt, exactly one line `TOOL: HOST:PORT: ...` that contains `cause`. (Standard output
 /// may hold what was printed before the failure.)
 pub fn assert_one_error_line(out: &Output, tool: &str, cause: &str) {
+    assert_one_error_line_exiting(out, tool, cause, 1);
+}
+
+/// Like [`assert_one_error_line`], with exit status `code` (75 for a temporary refusal).
+pub fn assert_one_error_line_exiting(out: &Output, tool: &str, cause: &str, code: i32) {
     let lines: Vec<&str> = out
         .stderr
         .lines()
@@ -211,7 +216,7 @@ pub fn assert_one_error_line(out: &Output, tool: &str, cause: &str) {
     assert!(line.starts_with(&format!("{tool}: ")), "{line}");
     assert!(line.contains(cause), "{line:?} does not say {cause:?}");
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(out.code, Some(code), "{out:?}");
 }
 
 /// Runs `command` with `input` on a pipe as its standard input (no terminal).

@@ -386,7 +386,16 @@ fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
             )),
         };
     }
-    if !errors.is_empty() {
+    // The book's scripts end 0 after `Login failed:`; the tools end 1, as their --help says,
+    // or 75 with a hint on stderr when the server's response code says "for now" ([IN-USE]).
+    let refused = ours.stdout.lines().find(|l| l.starts_with("Login failed:"));
+    let for_now = refused.is_some_and(|line| {
+        ["[IN-USE]", "[LOGIN-DELAY]", "[SYS/TEMP]"]
+            .iter()
+            .any(|code| line.contains(code))
+    });
+    let hint = |line: &&str| for_now && line.ends_with("; try again later");
+    if errors.iter().any(|line| !hint(line)) {
         return Outcome::Fails(errors.join(" / "));
     }
     let expected = book_words(&book.stdout);
@@ -394,9 +403,11 @@ fn judge(server: ServerKind, case: &Case, ours: &Ran, book: &Ran) -> Outcome {
         let why = book.stderr.trim_end().lines().last().unwrap_or("no output");
         return Outcome::Fails(format!("the book's script failed: {why}"));
     }
-    // The book's scripts end 0 after `Login failed:`; the tools end 1, as their --help says.
-    let refused = ours.stdout.lines().find(|l| l.starts_with("Login failed:"));
-    let expected_code = if refused.is_some() { 1 } else { 0 };
+    let expected_code = match (refused, for_now) {
+        (Some(_), true) => 75,
+        (Some(_), false) => 1,
+        (None, _) => 0,
+    };
     if ours.stdout == expected && code == expected_code {
         let note = match (refused, case.held) {
             (Some(line), _) => Some(line.to_string()),

@@ -1,7 +1,9 @@
 //! download_and_delete against servers that break multi-line answers or send odd mail.
 
 use playground::hostile::{HostileServer, Peer};
-use playground::testing::{assert_one_error_line, run_against, run_piped, tool_trusting};
+use playground::testing::{
+    assert_one_error_line, assert_one_error_line_exiting, run_against, run_piped, tool_trusting,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_download_and_delete");
 
@@ -72,10 +74,11 @@ fn err_to_top_retr_and_dele() {
         })
         .unwrap();
         let out = run_answering(&server, "y\ny\n");
-        assert_one_error_line(
+        assert_one_error_line_exiting(
             &out,
             "download_and_delete",
-            &format!("-ERR [SYS/TEMP] {failing} failed"),
+            &format!("-ERR [SYS/TEMP] {failing} failed (the server reports a temporary failure; try again later)"),
+            75,
         );
         assert_eq!(
             server.received().last().map(String::as_str),

@@ -1,7 +1,7 @@
 //! mailbox against servers whose LIST is broken: one clear error line, never a panic.
 
 use playground::hostile::HostileServer;
-use playground::testing::{assert_one_error_line, run_against};
+use playground::testing::{assert_one_error_line, assert_one_error_line_exiting, run_against};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mailbox");
 
@@ -43,7 +43,9 @@ fn malformed_listings() {
     for (answer, cause) in cases {
         let server = listing(answer);
         let out = run_against(BIN, &server, &[]);
-        assert_one_error_line(&out, "mailbox", cause);
+        // A [SYS/TEMP] refusal is temporary: exit status 75 (EX_TEMPFAIL).
+        let code = if answer.contains("[SYS/TEMP]") { 75 } else { 1 };
+        assert_one_error_line_exiting(&out, "mailbox", cause, code);
         // A refusal ends the session politely; after nonsense, nothing more is sent: the
         // session is out of step, and QUIT could apply what it no longer understands.
         let last = if answer.starts_with("-ERR") {

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 mod input;
 pub use input::{read_yes, typed_yes};
 mod report;
-pub use report::{describe, error_line};
+pub use report::{describe, error_line, exit_status, try_later, EXIT_TEMPFAIL};
 
 use pop3_core::escape::{escape_where, hides_text};
 use pop3_core::{
@@ -258,6 +258,10 @@ Exit status:
   0                             success
   1                             the login was refused, or the session failed
   2                             wrong arguments
+  75                            the server refused for now: the mailbox is in use by
+                                another session ([IN-USE]), logins come too often
+                                ([LOGIN-DELAY]) or it has a temporary failure
+                                ([SYS/TEMP]); try again later
 
 The password is read without echo from the terminal, or as one line from
 standard input when that is not a terminal, or from --password-command (run by
@@ -558,11 +562,20 @@ fn check_offered(capabilities: Option<&Capabilities>, mechanism: Mechanism) -> R
 
 /// Handles a failed login as the book does: a refusal by the server prints
 /// `Login failed: ...` on stdout and gives exit code 1; other errors go on, as the
-/// session's error type (the library's, or one a tool's session returns).
-pub fn login_failed<E: From<Error>>(error: Error) -> std::result::Result<ExitCode, E> {
+/// session's error type (the library's, or one a tool's session returns). Not in the book:
+/// a refusal the server says is temporary (`[IN-USE]`, `[LOGIN-DELAY]`, `[SYS/TEMP]`) adds
+/// a line on stderr saying so, and exit code 75 ([`EXIT_TEMPFAIL`]).
+pub fn login_failed<E: From<Error>>(tool: &Tool, error: Error) -> std::result::Result<ExitCode, E> {
     match error {
         Error::Server(_) | Error::ApopNotSupported => {
             println!("Login failed: {}", for_screen(&error.to_string()));
+            if let Error::Server(refusal) = &error {
+                if let Some(hint) = try_later(refusal) {
+                    let _ = io::stdout().flush();
+                    eprintln!("{}: {hint}", tool.name);
+                    return Ok(ExitCode::from(EXIT_TEMPFAIL));
+                }
+            }
             Ok(ExitCode::from(1))
         }
         other => Err(other.into()),
@@ -654,7 +667,7 @@ pub fn finish(tool: &Tool, outcome: anyhow::Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}: {}", tool.name, terminal_safe(&error_line(&e)));
-            ExitCode::FAILURE
+            ExitCode::from(exit_status(&e))
         }
     }
 }

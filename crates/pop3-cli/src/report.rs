@@ -3,21 +3,65 @@
 
 use std::fmt::Write as _;
 
-use pop3_core::Error;
+use pop3_core::{Error, ServerError};
 use rustls::CertificateError;
+
+/// The exit status when the server says its refusal is temporary: sysexits.h's
+/// EX_TEMPFAIL, which schedulers and mail fetchers take as "retry later".
+pub const EXIT_TEMPFAIL: u8 = 75;
+
+/// What to tell the user when the server's response code says its refusal is temporary:
+/// `[IN-USE]` and `[LOGIN-DELAY]` (RFC 2449), `[SYS/TEMP]` (RFC 3206). `None` for any other
+/// refusal (`[AUTH]`, `[SYS/PERM]`, none): trying again would change nothing.
+pub fn try_later(refusal: &ServerError) -> Option<&'static str> {
+    let code = refusal.code()?;
+    // Codes are hierarchical (RFC 2449): SYS/TEMP/anything is still SYS/TEMP.
+    let is = |name: &str| {
+        code.get(..name.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(name))
+            && matches!(code.as_bytes().get(name.len()), None | Some(b'/'))
+    };
+    if is("IN-USE") {
+        Some("another session holds this mailbox; try again later")
+    } else if is("LOGIN-DELAY") {
+        Some("the server allows logins only so often; try again later")
+    } else if is("SYS/TEMP") {
+        Some("the server reports a temporary failure; try again later")
+    } else {
+        None
+    }
+}
+
+/// The exit status of a failed session: [`EXIT_TEMPFAIL`] when the server said to try
+/// again later ([`try_later`]), 1 otherwise.
+pub fn exit_status(error: &anyhow::Error) -> u8 {
+    let temporary = error.chain().any(|cause| {
+        matches!(cause.downcast_ref::<Error>(), Some(Error::Server(refusal)) if try_later(refusal).is_some())
+    });
+    if temporary {
+        EXIT_TEMPFAIL
+    } else {
+        1
+    }
+}
 
 /// A library error as the tools word it: its message, and a hint at the option that helps,
 /// where there is one: `--ca-file` for a certificate from an unknown CA, `--stls` for a
-/// server that does not speak TLS on the port.
+/// server that does not speak TLS on the port; or at what to do about a temporary refusal.
 pub fn describe(error: &Error) -> String {
-    let hint = match error {
+    match error {
         Error::Tls(rustls::Error::InvalidCertificate(
             CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        )) => "; pass the server's CA with --ca-file",
-        Error::Tls(rustls::Error::InvalidMessage(_)) => " (a plain POP3 port? try --stls)",
-        _ => "",
-    };
-    format!("{error}{hint}")
+        )) => format!("{error}; pass the server's CA with --ca-file"),
+        Error::Tls(rustls::Error::InvalidMessage(_)) => {
+            format!("{error} (a plain POP3 port? try --stls)")
+        }
+        Error::Server(refusal) => match try_later(refusal) {
+            Some(hint) => format!("{error} ({hint})"),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    }
 }
 
 /// An error and its causes on one line, joined by `: ` as anyhow's `{:#}` joins them, a
@@ -69,6 +113,44 @@ mod tests {
             describe(&Error::Timeout),
             "timed out waiting for the server"
         );
+    }
+
+    #[test]
+    fn temporary_refusals_are_told_apart_by_their_response_code() {
+        let refusal = |line: &str| {
+            let server = ScriptedStream::new(format!("+OK ready\r\n{line}\r\n"));
+            match Client::new(server).unwrap().noop() {
+                Err(Error::Server(refusal)) => refusal,
+                other => panic!("{other:?}"),
+            }
+        };
+        let temporary = [
+            "-ERR [IN-USE] Mailbox is locked by another POP3 session.",
+            "-ERR [in-use] lower case",
+            "-ERR [LOGIN-DELAY] wait 300 s",
+            "-ERR [SYS/TEMP] too busy",
+            "-ERR [SYS/TEMP/DISK] quota service down",
+        ];
+        for line in temporary {
+            assert!(try_later(&refusal(line)).is_some(), "{line}");
+            let error = anyhow::Error::new(Error::Server(refusal(line))).context("h:995");
+            assert_eq!(exit_status(&error), EXIT_TEMPFAIL, "{line}");
+            assert!(error_line(&error).ends_with("try again later)"), "{line}");
+        }
+        let not_temporary = [
+            "-ERR [AUTH] Authentication failed.",
+            "-ERR [SYS/PERM] could not apply changes",
+            "-ERR [SYS/TEMPORARY] not the code",
+            "-ERR [IN-USEFUL] not the code",
+            "-ERR no code",
+        ];
+        for line in not_temporary {
+            assert_eq!(try_later(&refusal(line)), None, "{line}");
+            let error = anyhow::Error::new(Error::Server(refusal(line)));
+            assert_eq!(exit_status(&error), 1, "{line}");
+            assert_eq!(error_line(&error), line);
+        }
+        assert_eq!(exit_status(&anyhow::Error::new(Error::Timeout)), 1);
     }
 
     #[test]

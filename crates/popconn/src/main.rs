@@ -39,7 +39,7 @@ fn session(
     };
     drop(password); // Not in the book: the password is wiped once the login's answer is in
     if let Err(e) = login {
-        return cli::login_failed(e); // except poplib.error_proto as e: print("Login failed:", e)
+        return cli::login_failed(&TOOL, e); // except poplib.error_proto as e: print("Login failed:", e)
     }
     // Not in the book: where the server offers PIPELINING, STAT and QUIT travel together.
     p.send_ahead(Command::Stat)?;

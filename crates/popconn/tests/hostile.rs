@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use playground::certs::{CertSpec, Issuer};
 use playground::hostile::HostileServer;
-use playground::testing::{assert_one_error_line, run_against, run_piped, tool_trusting};
+use playground::testing::{
+    assert_one_error_line, assert_one_error_line_exiting, run_against, run_piped, tool_trusting,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_popconn");
 const GREETING: &str = "+OK hostile server ready\r\n";
@@ -32,7 +34,13 @@ fn greeting_that_is_not_ok() {
         r#"protocol error: expected +OK or -ERR, got "* OK IMAP4rev1 ready""#,
     );
     let busy = HostileServer::tls(|peer| peer.send("-ERR [SYS/TEMP] too busy\r\n")).unwrap();
-    fails_with(busy, "-ERR [SYS/TEMP] too busy");
+    let out = run_against(BIN, &busy, &[]);
+    assert_one_error_line_exiting(
+        &out,
+        "popconn",
+        "-ERR [SYS/TEMP] too busy (the server reports a temporary failure; try again later)",
+        75,
+    );
 }
 
 #[test]
@@ -102,7 +110,8 @@ fn err_to_stat_and_to_quit() {
         peer.answer_rest()
     })
     .unwrap();
-    let server = fails_with(server, "-ERR [SYS/TEMP] cannot count");
+    let out = run_against(BIN, &server, &[]);
+    assert_one_error_line_exiting(&out, "popconn", "-ERR [SYS/TEMP] cannot count (", 75);
     assert_eq!(server.received().last().map(String::as_str), Some("QUIT"));
 
     let server = HostileServer::tls(|peer| {
@@ -495,4 +504,42 @@ fn a_password_command_that_hangs_is_stopped_at_the_timeout() {
     });
     assert!(!left, "the command was left running");
     assert_eq!(server.received(), Vec::<String>::new());
+}
+
+#[test]
+fn a_login_refused_for_now_exits_75_with_a_hint() {
+    let prompt = "Warning: Password input may be echoed.\nPassword: \n";
+    let cases: [(&str, i32, &str); 5] = [
+        (
+            "-ERR [LOGIN-DELAY] wait 5 minutes",
+            75,
+            "popconn: the server allows logins only so often; try again later\n",
+        ),
+        (
+            "-ERR [IN-USE] Mailbox is locked",
+            75,
+            "popconn: another session holds this mailbox; try again later\n",
+        ),
+        (
+            "-ERR [SYS/TEMP] authentication service down",
+            75,
+            "popconn: the server reports a temporary failure; try again later\n",
+        ),
+        ("-ERR [AUTH] Authentication failed.", 1, ""),
+        ("-ERR [SYS/PERM] account disabled", 1, ""),
+    ];
+    for (refusal, code, hint) in cases {
+        let server = HostileServer::tls(move |peer| {
+            peer.send(GREETING)?;
+            peer.answer("+OK")?; // USER
+            peer.answer(refusal)?; // PASS
+            peer.answer_rest()
+        })
+        .unwrap();
+        let out = run_against(BIN, &server, &[]);
+        // The book's line, whatever the code; the hint and the status are not in the book.
+        assert_eq!(out.stdout, format!("Login failed: {refusal}\n"));
+        assert_eq!(out.stderr, format!("{prompt}{hint}"), "{refusal}");
+        assert_eq!(out.code, Some(code), "{refusal}");
+    }
 }

@@ -25,11 +25,15 @@ server_tests! {
         let p = start(server);
         let _holder = hold_mailbox(&p);
         let out = run_piped(&mut tool(BIN, &p, &[&p.pop3s_host(), USER]), "abc123\n");
-        // The server's refusal is the one line: Dovecot closes after it (about 10 s on),
-        // and nothing more is said of that.
+        // The server's refusal is the book's line: Dovecot closes after it (about 10 s on),
+        // and nothing more is said of that. Not in the book: [IN-USE] is temporary, so
+        // stderr says to try again later, and the exit status is EX_TEMPFAIL.
         assert!(out.stdout.starts_with("Login failed: -ERR [IN-USE]"), "{out:?}");
-        assert_eq!(out.stderr, "Warning: Password input may be echoed.\nPassword: \n");
-        assert_eq!(out.code, Some(1));
+        assert_eq!(
+            out.stderr,
+            "Warning: Password input may be echoed.\nPassword: \npopconn: another session holds this mailbox; try again later\n"
+        );
+        assert_eq!(out.code, Some(75));
     }
 }
 
