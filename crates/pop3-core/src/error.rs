@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::pin::KeyNotPinned;
 use crate::sasl::Mechanism;
 use crate::tls::IssuerNotACa;
 
@@ -53,6 +54,13 @@ pub enum Error {
         why: String,
         /// The I/O error, when the file could not be read.
         io: Option<io::Error>,
+    },
+    /// A public key pin that is not curl's `sha256//BASE64` (`text`, the pin as given).
+    InvalidPin {
+        /// The pin as given.
+        text: String,
+        /// What is wrong with it.
+        why: &'static str,
     },
     /// The server refused STLS: the session cannot be protected. Its answer is kept.
     StlsRefused(ServerError),
@@ -187,6 +195,7 @@ impl fmt::Display for Error {
                 "no trusted CA certificates: the system store is empty; name a CA file",
             ),
             Error::CaFile { path, why, .. } => write!(f, "CA file {}: {why}", path.display()),
+            Error::InvalidPin { text, why } => write!(f, "invalid public key pin {text:?}: {why}"),
             Error::StlsRefused(refusal) => write!(
                 f,
                 "the server refused STLS ({}), so the session cannot be protected; use POP3S instead",
@@ -269,7 +278,9 @@ fn tls_message(e: &rustls::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 expected.to_str()
             )
         }
-        rustls::Error::InvalidCertificate(C::Other(other)) if other.0.is::<IssuerNotACa>() => {
+        rustls::Error::InvalidCertificate(C::Other(other))
+            if other.0.is::<IssuerNotACa>() || other.0.is::<KeyNotPinned>() =>
+        {
             write!(f, "TLS: {other}")
         }
         rustls::Error::InvalidCertificate(C::NotValidForName) => {

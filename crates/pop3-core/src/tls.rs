@@ -1,12 +1,13 @@
 //! TLS by rustls with the ring provider: chain and host name always verified.
 
 use std::fmt;
+use std::io;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
+use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -17,16 +18,24 @@ use rustls::{
 };
 
 use crate::error::{Error, Result};
+use crate::pin::{PinnedKeys, Pinning};
 use crate::x509;
 
 /// A TLS connection over TCP.
 pub type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
 
-/// Which certificates to trust. There is no way to turn verification off: to trust a
-/// private CA (like the playground's), name its file.
+/// Which certificates to trust, and whether a server's key must also be pinned
+/// ([`TlsConfig::with_pinned_public_keys`]). There is no way to turn verification off: to
+/// trust a private CA (like the playground's), name its file.
 #[derive(Clone)]
 pub struct TlsConfig {
     config: Arc<ClientConfig>,
+    /// The server certificate verifier of `config` when it was made here, which pins are
+    /// added to (rustls does not give a configuration's verifier back).
+    verifier: Option<Arc<dyn ServerCertVerifier>>,
+    /// Pins checked once the handshake is over: those added to a configuration from
+    /// [`TlsConfig::from_rustls`], whose verifier is out of reach.
+    pins_after_handshake: Vec<PinnedKeys>,
 }
 
 impl TlsConfig {
@@ -58,16 +67,61 @@ impl TlsConfig {
 
     /// Uses a rustls configuration built by the caller.
     pub fn from_rustls(config: Arc<ClientConfig>) -> Self {
-        TlsConfig { config }
+        TlsConfig {
+            config,
+            verifier: None,
+            pins_after_handshake: Vec::new(),
+        }
     }
 
     fn with_verifier(verifier: Verifier) -> Result<Self> {
-        let config = ClientConfig::builder_with_provider(verifier.provider.clone())
+        let provider = verifier.provider.clone();
+        let verifier: Arc<dyn ServerCertVerifier> = Arc::new(verifier);
+        let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_custom_certificate_verifier(verifier.clone())
             .with_no_client_auth();
-        Ok(Self::from_rustls(Arc::new(config)))
+        Ok(TlsConfig {
+            verifier: Some(verifier),
+            ..Self::from_rustls(Arc::new(config))
+        })
+    }
+
+    /// Accepts a server only if its public key is one of `pins` (as curl's
+    /// `--pinned-pubkey`), on top of every other check: chain and host name are verified all
+    /// the same. A server whose key is not pinned is refused in the handshake, before a
+    /// client certificate is shown, by an [`Error::Tls`] that names its key's own pin
+    /// (`sha256//...`). Each call adds a condition: the key must be among the pins of each.
+    /// With a configuration from [`TlsConfig::from_rustls`], whose verifier is out of reach,
+    /// the pins are checked once the handshake is over, before the session's first byte.
+    pub fn with_pinned_public_keys(self, pins: PinnedKeys) -> Self {
+        match self.verifier.clone() {
+            Some(inner) => {
+                let verifier: Arc<dyn ServerCertVerifier> = Arc::new(Pinning { inner, keys: pins });
+                TlsConfig {
+                    verifier: Some(verifier.clone()),
+                    ..self.changed(|config| config.dangerous().set_certificate_verifier(verifier))
+                }
+            }
+            None => {
+                let mut changed = self.changed(|_| ());
+                changed.pins_after_handshake.push(pins);
+                changed
+            }
+        }
+    }
+
+    /// A copy of the configuration, changed by `change`, with a session store of its own:
+    /// a session resumed from the old one skips the checks added.
+    fn changed(self, change: impl FnOnce(&mut ClientConfig)) -> Self {
+        let mut config = (*self.config).clone();
+        config.resumption = Resumption::default();
+        change(&mut config);
+        TlsConfig {
+            config: Arc::new(config),
+            ..self
+        }
     }
 
     /// Runs the whole handshake on `tcp`, so certificate errors surface here and not at the
@@ -78,6 +132,15 @@ impl TlsConfig {
         let mut connection = ClientConnection::new(self.config.clone(), name)?;
         while connection.is_handshaking() {
             connection.complete_io(&mut tcp)?;
+        }
+        if !self.pins_after_handshake.is_empty() {
+            let certificates = connection.peer_certificates().unwrap_or_default();
+            let leaf = certificates
+                .first()
+                .ok_or(rustls::Error::NoCertificatesPresented)?;
+            for pins in &self.pins_after_handshake {
+                pins.check(leaf)?;
+            }
         }
         Ok(rustls::StreamOwned::new(connection, tcp))
     }
@@ -144,8 +207,16 @@ impl Verifier {
             listed: Vec::new(),
             not_cas: RootCertStore::empty(),
         };
-        for der in CertificateDer::pem_file_iter(path).map_err(|e| pem_error(path, e))? {
-            let der = der.map_err(|e| pem_error(path, e))?;
+        let pem_error = |e| {
+            let (why, io) = pem_error(e);
+            Error::CaFile {
+                path: path.to_owned(),
+                why,
+                io,
+            }
+        };
+        for der in CertificateDer::pem_file_iter(path).map_err(pem_error)? {
+            let der = der.map_err(pem_error)?;
             let number = file.listed.len() + 1;
             let facts = x509::facts(&der).ok_or_else(|| {
                 unusable(format!(
@@ -322,16 +393,11 @@ impl fmt::Display for IssuerNotACa {
 
 impl std::error::Error for IssuerNotACa {}
 
-/// A CA file that cannot be read or is not PEM; an I/O error is kept in the error.
-fn pem_error(path: &Path, e: rustls::pki_types::pem::Error) -> Error {
-    let (why, io) = match e {
+/// Why a file cannot be read or is not PEM, and the I/O error, kept for the error's source.
+fn pem_error(e: rustls::pki_types::pem::Error) -> (String, Option<io::Error>) {
+    match e {
         rustls::pki_types::pem::Error::Io(e) => (e.to_string(), Some(e)),
         other => (format!("{other:?}"), None),
-    };
-    Error::CaFile {
-        path: path.to_owned(),
-        why,
-        io,
     }
 }
 
@@ -537,6 +603,139 @@ mod tests {
         assert!(
             err.to_string().starts_with("CA file /nonexistent/ca.pem: "),
             "{err}"
+        );
+    }
+
+    /// What a one-connection TLS server saw of the client: whether the handshake completed,
+    /// and the certificate the client showed, if any.
+    type Seen = (bool, Option<CertificateDer<'static>>);
+
+    /// A TLS server on 127.0.0.1 for one connection, presenting `server` (and `ca`, its
+    /// issuer).
+    fn tls_server(
+        server: &CertifiedIssuer<'_, KeyPair>,
+        ca: &CertifiedIssuer<'_, KeyPair>,
+    ) -> (u16, std::thread::JoinHandle<Seen>) {
+        let chain = vec![server.der().clone(), ca.der().clone()];
+        let key = rustls::pki_types::PrivateKeyDer::try_from(server.key().serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().unwrap();
+            let mut connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let mut done = true;
+            while connection.is_handshaking() {
+                if connection.complete_io(&mut tcp).is_err() {
+                    done = false;
+                    break;
+                }
+            }
+            let shown = connection
+                .peer_certificates()
+                .and_then(|certs| certs.first())
+                .map(|cert| cert.clone().into_owned());
+            (done, shown)
+        });
+        (port, handle)
+    }
+
+    /// Connects to a [`tls_server`] as `host` with `tls`: the error line, if any, and what the
+    /// server saw.
+    fn handshake_with(
+        tls: &TlsConfig,
+        host: &str,
+        server: &CertifiedIssuer<'_, KeyPair>,
+        ca: &CertifiedIssuer<'_, KeyPair>,
+    ) -> (Result<(), String>, Seen) {
+        let (port, handle) = tls_server(server, ca);
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let outcome = tls
+            .handshake(host, tcp)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        (outcome, handle.join().unwrap())
+    }
+
+    /// The pin of `cert`'s key, as curl writes it.
+    fn pin_of(cert: &CertifiedIssuer<'_, KeyPair>) -> String {
+        use base64::Engine as _;
+        use rcgen::PublicKeyData;
+        let info = cert.key().subject_public_key_info();
+        let hash = ring::digest::digest(&ring::digest::SHA256, &info);
+        let base64 = base64::engine::general_purpose::STANDARD.encode(hash);
+        format!("sha256//{base64}")
+    }
+
+    const OTHER_PIN: &str = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
+    #[test]
+    fn a_pinned_key_is_needed_on_top_of_the_chain_and_the_name() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let server = signed("localhost", IsCa::ExplicitNoCa, &ca);
+        let (ca_file, _) = trusting("pinned-ca.pem", &[&ca]);
+        let trusting_ca = TlsConfig::with_verifier(ca_file).unwrap();
+        let own = pin_of(&server);
+        for pins in [own.clone(), format!("{OTHER_PIN};{own}")] {
+            let tls = trusting_ca
+                .clone()
+                .with_pinned_public_keys(pins.parse().unwrap());
+            let (outcome, (done, _)) = handshake_with(&tls, "localhost", &server, &ca);
+            assert_eq!(outcome, Ok(()), "{pins}");
+            assert!(done);
+        }
+
+        // Not pinned: refused in the handshake, which the server never sees end, and the
+        // refusal names the server key's own pin.
+        let tls = trusting_ca
+            .clone()
+            .with_pinned_public_keys(OTHER_PIN.parse().unwrap());
+        let (outcome, (done, _)) = handshake_with(&tls, "localhost", &server, &ca);
+        let refusal = format!("TLS: the server's public key {own} matches no pinned key");
+        assert_eq!(outcome, Err(refusal));
+        assert!(!done, "the handshake must not complete");
+
+        // Pinned, but for another name, or from an unknown issuer: refused all the same.
+        let pinned = |tls: TlsConfig| tls.with_pinned_public_keys(own.parse().unwrap());
+        let (outcome, _) = handshake_with(&pinned(trusting_ca), "mail.example.com", &server, &ca);
+        assert!(outcome.unwrap_err().contains("host name mismatch"));
+        let stranger = self_signed("stranger", IsCa::Ca(BasicConstraints::Unconstrained));
+        let (stranger_file, _) = trusting("stranger.pem", &[&stranger]);
+        let trusting_stranger = TlsConfig::with_verifier(stranger_file).unwrap();
+        let (outcome, _) = handshake_with(&pinned(trusting_stranger), "localhost", &server, &ca);
+        assert_eq!(
+            outcome,
+            Err("TLS: certificate not trusted (unknown issuer)".into())
+        );
+    }
+
+    #[test]
+    fn pins_on_a_callers_rustls_configuration_are_checked_after_the_handshake() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let server = signed("localhost", IsCa::ExplicitNoCa, &ca);
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let config = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let callers = TlsConfig::from_rustls(Arc::new(config));
+        let own = pin_of(&server);
+        let tls = callers
+            .clone()
+            .with_pinned_public_keys(own.parse().unwrap());
+        assert_eq!(handshake_with(&tls, "localhost", &server, &ca).0, Ok(()));
+        let tls = callers.with_pinned_public_keys(OTHER_PIN.parse().unwrap());
+        let refusal = format!("TLS: the server's public key {own} matches no pinned key");
+        assert_eq!(
+            handshake_with(&tls, "localhost", &server, &ca).0,
+            Err(refusal)
         );
     }
 }

@@ -1,7 +1,8 @@
-//! The two things about a certificate that rustls does not tell and a CA file needs: whether
-//! it may vouch for others (basicConstraints CA:TRUE) and when it is valid. Read from its DER
-//! by a minimal reader, only for the certificates the user named; webpki parses them too
-//! (as trust anchors) and checks everything the server sends.
+//! What rustls does not tell about a certificate: for a CA file, whether it may vouch for
+//! others (basicConstraints CA:TRUE) and when it is valid; for a pinned public key, the
+//! subjectPublicKeyInfo. Read from its DER by a minimal reader, only for the certificates the
+//! user named and for a server certificate that webpki has already checked (webpki parses
+//! the CA file's too, as trust anchors, and checks everything the server sends).
 
 use std::time::Duration;
 
@@ -39,20 +40,19 @@ const TRUE: &[u8] = &[0xff];
 
 /// Reads a certificate (RFC 5280, section 4.1); `None` if it is not one.
 pub(crate) fn facts(der: &[u8]) -> Option<Facts> {
-    let mut certificate = Der(Der(der).take(SEQUENCE)?);
-    let mut tbs = Der(certificate.take(SEQUENCE)?);
-    let version_1 = tbs.take_if(VERSION).is_none();
-    tbs.take(INTEGER)?; // serialNumber
-    tbs.take(SEQUENCE)?; // signature
-    let issuer = tbs.take(SEQUENCE)?;
-    let mut validity = Der(tbs.take(SEQUENCE)?);
+    let Tbs {
+        version_1,
+        issuer,
+        mut validity,
+        subject,
+        mut rest,
+        ..
+    } = tbs(der)?;
     let not_before = validity.time()?;
     let not_after = validity.time()?;
-    let subject = tbs.take(SEQUENCE)?;
-    tbs.take(SEQUENCE)?; // subjectPublicKeyInfo
-    tbs.take_if(ISSUER_UID);
-    tbs.take_if(SUBJECT_UID);
-    let is_ca = match tbs.take_if(EXTENSIONS) {
+    rest.take_if(ISSUER_UID);
+    rest.take_if(SUBJECT_UID);
+    let is_ca = match rest.take_if(EXTENSIONS) {
         Some(extensions) => says_ca(extensions)?,
         // A version 1 certificate has no extensions at all: a self-issued one is a root of
         // the old kind, which OpenSSL still takes as a CA, and so is it here.
@@ -62,6 +62,47 @@ pub(crate) fn facts(der: &[u8]) -> Option<Facts> {
         is_ca,
         not_before,
         not_after,
+    })
+}
+
+/// The certificate's subjectPublicKeyInfo, whole (its DER, tag and length included): what a
+/// public key pin is the SHA-256 hash of (RFC 7469, section 2.4, as curl pins). `None` if
+/// `der` is not a certificate.
+pub(crate) fn public_key_info(der: &[u8]) -> Option<&[u8]> {
+    tbs(der).map(|tbs| tbs.public_key_info)
+}
+
+/// The fields of a tbsCertificate up to its subjectPublicKeyInfo, and what follows it.
+struct Tbs<'a> {
+    /// No `[0] Version`: a version 1 certificate.
+    version_1: bool,
+    issuer: &'a [u8],
+    validity: Der<'a>,
+    subject: &'a [u8],
+    /// The whole element, tag and length included.
+    public_key_info: &'a [u8],
+    /// issuerUniqueID, subjectUniqueID and extensions, those present.
+    rest: Der<'a>,
+}
+
+/// Walks a certificate's tbsCertificate up to its subjectPublicKeyInfo.
+fn tbs(der: &[u8]) -> Option<Tbs<'_>> {
+    let mut certificate = Der(Der(der).take(SEQUENCE)?);
+    let mut tbs = Der(certificate.take(SEQUENCE)?);
+    let version_1 = tbs.take_if(VERSION).is_none();
+    tbs.take(INTEGER)?; // serialNumber
+    tbs.take(SEQUENCE)?; // signature
+    let issuer = tbs.take(SEQUENCE)?;
+    let validity = Der(tbs.take(SEQUENCE)?);
+    let subject = tbs.take(SEQUENCE)?;
+    let public_key_info = tbs.take_whole(SEQUENCE)?;
+    Some(Tbs {
+        version_1,
+        issuer,
+        validity,
+        subject,
+        public_key_info,
+        rest: tbs,
     })
 }
 
@@ -94,6 +135,13 @@ impl<'a> Der<'a> {
         }
         self.0 = rest;
         Some(contents)
+    }
+
+    /// The next element, tag and length included, which must be tagged `tag`.
+    fn take_whole(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let before = self.0;
+        self.take(tag)?;
+        Some(&before[..before.len() - self.0.len()])
     }
 
     /// The contents of the next element if it is tagged `tag` (an OPTIONAL field), else
@@ -241,6 +289,21 @@ mod tests {
     }
 
     #[test]
+    fn the_public_key_info_is_the_keys_whole() {
+        use rcgen::PublicKeyData;
+        let key = KeyPair::generate().unwrap();
+        let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let info = public_key_info(cert.der()).unwrap();
+        assert_eq!(info, key.subject_public_key_info());
+        assert_eq!(info[0], SEQUENCE);
+        // A version 1 certificate has it in the same place.
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let old = CertificateDer::from_pem_slice(VERSION_1_ROOT.as_bytes()).unwrap();
+        assert_eq!(public_key_info(&old).map(<[u8]>::len), Some(91));
+    }
+
+    #[test]
     fn validity_in_both_time_forms() {
         // rcgen writes UTCTime until 2049 and GeneralizedTime from 2050, as RFC 5280 says.
         let both = facts(&certificate(IsCa::NoCa, (1975, 4096))).unwrap();
@@ -276,6 +339,7 @@ mod tests {
         let der = certificate(IsCa::ExplicitNoCa, (1975, 4096));
         for end in 0..der.len() {
             assert_eq!(facts(&der[..end]), None, "cut at {end}");
+            assert_eq!(public_key_info(&der[..end]), None, "cut at {end}");
         }
         assert_eq!(facts(b"\x30\x84\xff\xff\xff\xff"), None);
         assert_eq!(facts(b"\x1f\x01\x00"), None);
@@ -289,6 +353,7 @@ mod tests {
                 let mut damaged = der.clone();
                 damaged[at] = byte;
                 let _ = facts(&damaged);
+                let _ = public_key_info(&damaged);
             }
         }
     }
