@@ -55,6 +55,18 @@ pub enum Error {
         /// The I/O error, when the file could not be read.
         io: Option<io::Error>,
     },
+    /// The client certificate or its key cannot be used: unreadable, no certificate or no
+    /// private key in it, a key of a kind not supported, a key that is not the certificate's.
+    ClientCert {
+        /// The file.
+        path: PathBuf,
+        /// Whether it is the key's file (else the certificate's).
+        key: bool,
+        /// What is wrong with it.
+        why: String,
+        /// The I/O error, when the file could not be read.
+        io: Option<io::Error>,
+    },
     /// A public key pin that is not curl's `sha256//BASE64` (`text`, the pin as given).
     InvalidPin {
         /// The pin as given.
@@ -195,6 +207,10 @@ impl fmt::Display for Error {
                 "no trusted CA certificates: the system store is empty; name a CA file",
             ),
             Error::CaFile { path, why, .. } => write!(f, "CA file {}: {why}", path.display()),
+            Error::ClientCert { path, key, why, .. } => {
+                let what = if *key { "key" } else { "certificate" };
+                write!(f, "client {what} file {}: {why}", path.display())
+            }
             Error::InvalidPin { text, why } => write!(f, "invalid public key pin {text:?}: {why}"),
             Error::StlsRefused(refusal) => write!(
                 f,
@@ -297,7 +313,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) => Some(e),
             Error::Tls(e) => Some(e),
-            Error::CaFile { io: Some(e), .. } => Some(e),
+            Error::CaFile { io: Some(e), .. } | Error::ClientCert { io: Some(e), .. } => Some(e),
             Error::StlsRefused(refusal) => Some(refusal),
             _ => None,
         }

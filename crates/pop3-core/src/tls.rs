@@ -10,8 +10,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name, Resumption};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, OtherError,
     RootCertStore, SignatureScheme,
@@ -24,7 +25,8 @@ use crate::x509;
 /// A TLS connection over TCP.
 pub type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
 
-/// Which certificates to trust, and whether a server's key must also be pinned
+/// Which certificates to trust, and what else the TLS layer does: present a client
+/// certificate ([`TlsConfig::with_client_cert`]), demand a pinned server key
 /// ([`TlsConfig::with_pinned_public_keys`]). There is no way to turn verification off: to
 /// trust a private CA (like the playground's), name its file.
 #[derive(Clone)]
@@ -88,6 +90,43 @@ impl TlsConfig {
         })
     }
 
+    /// Presents a client certificate to servers that ask for one (TLS client
+    /// authentication; SASL EXTERNAL logs in by it): the certificates of the PEM file
+    /// `cert_file` (the client's own first, then any intermediates) and the private key of
+    /// `key_file`, or of `cert_file` when that holds both. Read and checked here, before any
+    /// connection: a file that cannot be read, holds no certificate or no private key, a key
+    /// of a kind not supported (RSA, ECDSA P-256 and P-384, and Ed25519 are) or a key that is
+    /// not the certificate's is an [`Error::ClientCert`] naming the file.
+    pub fn with_client_cert(self, cert_file: &Path, key_file: Option<&Path>) -> Result<Self> {
+        let key_file = key_file.unwrap_or(cert_file);
+        let chain = client_certificates(cert_file)?;
+        let key = client_key(key_file)?;
+        let unusable = |why: String| Error::ClientCert {
+            path: key_file.to_owned(),
+            key: true,
+            why,
+            io: None,
+        };
+        let provider = self.config.crypto_provider();
+        let certified = CertifiedKey::from_der(chain, key, provider).map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) if key_file == cert_file => {
+                unusable("the private key is not the certificate's".into())
+            }
+            rustls::Error::InconsistentKeys(_) => unusable(format!(
+                "not the key of the certificate in {}",
+                cert_file.display()
+            )),
+            _ => unusable(
+                "a private key of a kind not supported, or damaged \
+                 (RSA, ECDSA P-256 and P-384, and Ed25519 are supported)"
+                    .into(),
+            ),
+        })?;
+        Ok(self.changed(|config| {
+            config.client_auth_cert_resolver = Arc::new(SingleCertAndKey::from(certified));
+        }))
+    }
+
     /// Accepts a server only if its public key is one of `pins` (as curl's
     /// `--pinned-pubkey`), on top of every other check: chain and host name are verified all
     /// the same. A server whose key is not pinned is refused in the handshake, before a
@@ -113,7 +152,7 @@ impl TlsConfig {
     }
 
     /// A copy of the configuration, changed by `change`, with a session store of its own:
-    /// a session resumed from the old one skips the checks added.
+    /// a session resumed from the old one skips the checks (or the certificate) added.
     fn changed(self, change: impl FnOnce(&mut ClientConfig)) -> Self {
         let mut config = (*self.config).clone();
         config.resumption = Resumption::default();
@@ -401,6 +440,53 @@ fn pem_error(e: rustls::pki_types::pem::Error) -> (String, Option<io::Error>) {
     }
 }
 
+/// The client's certificates in the PEM file `path`: at least one.
+fn client_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let unusable = |(why, io)| Error::ClientCert {
+        path: path.to_owned(),
+        key: false,
+        why,
+        io,
+    };
+    let chain = CertificateDer::pem_file_iter(path)
+        .map_err(|e| unusable(pem_error(e)))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unusable(pem_error(e)))?;
+    if chain.is_empty() {
+        return Err(unusable(("no PEM certificate in it".into(), None)));
+    }
+    Ok(chain)
+}
+
+/// The first private key in the PEM file `path` (PKCS #8, PKCS #1 or SEC 1).
+fn client_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    let unusable = |(why, io)| Error::ClientCert {
+        path: path.to_owned(),
+        key: true,
+        why,
+        io,
+    };
+    match PrivateKeyDer::from_pem_file(path) {
+        Ok(key) => Ok(key),
+        // An encrypted key is a section the reader skips: say what it is.
+        Err(rustls::pki_types::pem::Error::NoItemsFound)
+            if std::fs::read(path).is_ok_and(|text| {
+                text.windows(b"ENCRYPTED".len())
+                    .any(|word| word == b"ENCRYPTED")
+            }) =>
+        {
+            Err(unusable((
+                "the private key is encrypted, which is not supported: give it decrypted".into(),
+                None,
+            )))
+        }
+        Err(rustls::pki_types::pem::Error::NoItemsFound) => {
+            Err(unusable(("no PEM private key in it".into(), None)))
+        }
+        Err(e) => Err(unusable(pem_error(e))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,17 +697,27 @@ mod tests {
     type Seen = (bool, Option<CertificateDer<'static>>);
 
     /// A TLS server on 127.0.0.1 for one connection, presenting `server` (and `ca`, its
-    /// issuer).
+    /// issuer) and asking for a client certificate signed by `ca`, without requiring one.
     fn tls_server(
         server: &CertifiedIssuer<'_, KeyPair>,
         ca: &CertifiedIssuer<'_, KeyPair>,
     ) -> (u16, std::thread::JoinHandle<Seen>) {
+        let provider = provider();
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let clients = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .unwrap();
         let chain = vec![server.der().clone(), ca.der().clone()];
-        let key = rustls::pki_types::PrivateKeyDer::try_from(server.key().serialize_der()).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(provider())
+        let key = PrivateKeyDer::try_from(server.key().serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
-            .with_no_client_auth()
+            .with_client_cert_verifier(clients)
             .with_single_cert(chain, key)
             .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -737,5 +833,136 @@ mod tests {
             handshake_with(&tls, "localhost", &server, &ca).0,
             Err(refusal)
         );
+    }
+
+    #[test]
+    fn a_client_certificate_is_shown_when_asked_for() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let server = signed("localhost", IsCa::ExplicitNoCa, &ca);
+        let client = signed("brandon", IsCa::ExplicitNoCa, &ca);
+        let (ca_file, _) = trusting("client-ca.pem", &[&ca]);
+        let plain = TlsConfig::with_verifier(ca_file).unwrap();
+        let (outcome, (_, shown)) = handshake_with(&plain, "localhost", &server, &ca);
+        assert_eq!((outcome, shown), (Ok(()), None));
+
+        let cert = temp_file("client.pem", &client.pem());
+        let key = temp_file("client-key.pem", &client.key().serialize_pem());
+        let both = temp_file(
+            "client-both.pem",
+            &format!("{}{}", client.key().serialize_pem(), client.pem()),
+        );
+        for tls in [
+            plain.clone().with_client_cert(&cert, Some(&key)).unwrap(),
+            plain.clone().with_client_cert(&both, None).unwrap(),
+        ] {
+            let (outcome, (_, shown)) = handshake_with(&tls, "localhost", &server, &ca);
+            assert_eq!(outcome, Ok(()));
+            assert_eq!(shown.as_ref(), Some(client.der()));
+        }
+        for path in [cert, key, both] {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_unusable_client_certificate_or_key_is_one_line_naming_the_file() {
+        let ca = self_signed("ca", IsCa::Ca(BasicConstraints::Unconstrained));
+        let client = signed("brandon", IsCa::ExplicitNoCa, &ca);
+        let cert = temp_file("own.pem", &client.pem());
+        let key = temp_file("own-key.pem", &client.key().serialize_pem());
+        let other_key = temp_file("other-key.pem", &ca.key().serialize_pem());
+        let mixed = temp_file(
+            "mixed.pem",
+            &format!("{}{}", client.pem(), ca.key().serialize_pem()),
+        );
+        let garbage = temp_file("garbage.pem", "not PEM at all\n");
+        let encrypted = temp_file(
+            "encrypted.pem",
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        );
+        let damaged = temp_file(
+            "damaged.pem",
+            "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+        );
+        let missing = Path::new("/nonexistent/client.pem");
+        let shown = |path: &Path| path.display().to_string();
+        let cases: [(&Path, Option<&Path>, String); 8] = [
+            (
+                missing,
+                None,
+                format!("client certificate file {}: ", shown(missing)),
+            ),
+            (
+                &garbage,
+                Some(&key),
+                format!(
+                    "client certificate file {}: no PEM certificate in it",
+                    shown(&garbage)
+                ),
+            ),
+            (
+                &key,
+                None,
+                format!(
+                    "client certificate file {}: no PEM certificate in it",
+                    shown(&key)
+                ),
+            ),
+            (
+                &cert,
+                None,
+                format!("client key file {}: no PEM private key in it", shown(&cert)),
+            ),
+            (
+                &cert,
+                Some(&encrypted),
+                format!(
+                    "client key file {}: the private key is encrypted",
+                    shown(&encrypted)
+                ),
+            ),
+            (
+                &cert,
+                Some(&damaged),
+                format!(
+                    "client key file {}: a private key of a kind not supported",
+                    shown(&damaged)
+                ),
+            ),
+            (
+                &cert,
+                Some(&other_key),
+                format!(
+                    "client key file {}: not the key of the certificate in {}",
+                    shown(&other_key),
+                    shown(&cert)
+                ),
+            ),
+            (
+                &mixed,
+                None,
+                format!(
+                    "client key file {}: the private key is not the certificate's",
+                    shown(&mixed)
+                ),
+            ),
+        ];
+        let tls = TlsConfig::with_roots(RootCertStore::empty()).unwrap();
+        for (cert_file, key_file, expected) in cases {
+            let error = tls
+                .clone()
+                .with_client_cert(cert_file, key_file)
+                .err()
+                .expect("must fail")
+                .to_string();
+            assert!(
+                error.starts_with(&expected),
+                "{error}\nexpected: {expected}"
+            );
+            assert!(!error.contains('\n'), "{error}");
+        }
+        for path in [cert, key, other_key, mixed, garbage, encrypted, damaged] {
+            std::fs::remove_file(path).unwrap();
+        }
     }
 }
