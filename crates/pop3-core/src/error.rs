@@ -220,7 +220,7 @@ impl fmt::Display for Error {
             Error::AlreadyTls => f.write_str("STLS on a connection that is already TLS"),
             Error::UnknownMechanism(name) => write!(
                 f,
-                "unknown SASL mechanism {name:?}: expected plain, xoauth2 or oauthbearer"
+                "unknown SASL mechanism {name:?}: expected plain, xoauth2, oauthbearer or external"
             ),
             Error::MechanismNotOffered { mechanism, offered } => {
                 let offered = match offered.is_empty() {

@@ -1,5 +1,5 @@
-//! SASL mechanisms for AUTH (RFC 5034): PLAIN (RFC 4616), XOAUTH2 (Google, Microsoft) and
-//! OAUTHBEARER (RFC 7628).
+//! SASL mechanisms for AUTH (RFC 5034): PLAIN (RFC 4616), XOAUTH2 (Google, Microsoft),
+//! OAUTHBEARER (RFC 7628) and EXTERNAL (RFC 4422, a TLS client certificate).
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,6 +18,10 @@ pub enum Mechanism {
     XOAuth2,
     /// An OAuth 2 access token, the standard way (RFC 7628).
     OAuthBearer,
+    /// What the connection already proves, here the TLS client certificate (RFC 4422,
+    /// appendix A): no secret; the user name goes as the authorization identity, the
+    /// mailbox asked for, which the certificate must entitle.
+    External,
 }
 
 impl Mechanism {
@@ -27,6 +31,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -40,6 +45,7 @@ impl Mechanism {
                 let user = user.replace('=', "=3D").replace(',', "=2C");
                 format!("n,a={user},\x01auth=Bearer {secret}\x01\x01")
             }
+            Mechanism::External => user.to_string(),
         })
     }
 
@@ -48,7 +54,7 @@ impl Mechanism {
     /// expects none, so `*` cancels (RFC 5034).
     pub(crate) fn after_error(self) -> &'static str {
         match self {
-            Mechanism::Plain => "*",
+            Mechanism::Plain | Mechanism::External => "*",
             Mechanism::XOAuth2 => "",
             Mechanism::OAuthBearer => "AQ==",
         }
@@ -59,10 +65,15 @@ impl FromStr for Mechanism {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Self, Error> {
-        [Mechanism::Plain, Mechanism::XOAuth2, Mechanism::OAuthBearer]
-            .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| Error::UnknownMechanism(text.to_string()))
+        [
+            Mechanism::Plain,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+            Mechanism::External,
+        ]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(text))
+        .ok_or_else(|| Error::UnknownMechanism(text.to_string()))
     }
 }
 
@@ -90,6 +101,7 @@ mod tests {
             *Mechanism::OAuthBearer.response("a,b=c", "tok"),
             "n,a=a=2Cb=3Dc,\x01auth=Bearer tok\x01\x01"
         );
+        assert_eq!(*Mechanism::External.response("brandon", ""), "brandon");
     }
 
     #[test]
@@ -99,7 +111,25 @@ mod tests {
             "OAUTHBEARER".parse::<Mechanism>().unwrap(),
             Mechanism::OAuthBearer
         );
+        assert_eq!(
+            "external".parse::<Mechanism>().unwrap(),
+            Mechanism::External
+        );
         assert!("login".parse::<Mechanism>().is_err());
         assert_eq!(Mechanism::Plain.to_string(), "PLAIN");
+    }
+
+    #[test]
+    fn external_names_the_mailbox_on_the_auth_line() {
+        use crate::{scripted::ScriptedStream, Client};
+        let server = "+OK ready\r\n+OK Logged in.\r\n";
+        let mut client = Client::new(ScriptedStream::new(server)).unwrap();
+        client
+            .authenticate(Mechanism::External, "brandon", "")
+            .unwrap();
+        assert_eq!(
+            client.get_ref().written_text(),
+            "AUTH EXTERNAL YnJhbmRvbg==\r\n"
+        );
     }
 }
