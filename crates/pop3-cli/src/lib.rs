@@ -24,8 +24,8 @@ pub use report::{describe, error_line, exit_status, try_later, EXIT_TEMPFAIL};
 
 use pop3_core::escape::{escape_where, hides_text};
 use pop3_core::{
-    Address, Capabilities, Client, Connector, Error, Mechanism, Result, Security, Stream,
-    TlsConfig, DEFAULT_TIMEOUT,
+    Address, Capabilities, Client, Connector, Error, Mechanism, PinnedKeys, Result, Security,
+    Stream, TlsConfig, DEFAULT_TIMEOUT,
 };
 
 /// What a tool says about itself in `--help` and `--version`.
@@ -51,6 +51,12 @@ pub struct Args {
     pub security: Security,
     /// An extra CA certificate file to trust.
     pub ca_file: Option<PathBuf>,
+    /// The TLS client certificate to present (PEM), which may hold its key too.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM), when not in `client_cert`'s file.
+    pub client_key: Option<PathBuf>,
+    /// The server's public key must also be one of these (curl's `--pinned-pubkey`).
+    pub pinned_keys: Option<PinnedKeys>,
     /// Connect, read and write timeout.
     pub timeout: Duration,
     /// Trace the protocol on stderr.
@@ -142,6 +148,9 @@ pub fn parse(
         .map(PathBuf::from);
     let mut timeout = DEFAULT_TIMEOUT;
     let mut trace = env("POP3_TRACE").is_some_and(|v| v == "1");
+    let mut client_cert = None;
+    let mut client_key = None;
+    let mut pinned_keys = None;
     let mut auth = None;
     let mut password_command = None;
     let mut pipelining = true;
@@ -152,6 +161,16 @@ pub fn parse(
             Long("stls") => security = Security::StartTls,
             Long("insecure-plaintext") => security = Security::Plaintext,
             Long("ca-file") => ca_file = Some(parser.value().map_err(invalid)?.into()),
+            Long("cert") => client_cert = Some(parser.value().map_err(invalid)?.into()),
+            Long("key") => client_key = Some(parser.value().map_err(invalid)?.into()),
+            Long("pinned-pubkey") => {
+                let pins = parser.value().map_err(invalid)?;
+                let pins = pins.to_str().unwrap_or_default();
+                pinned_keys =
+                    Some(pins.parse().map_err(|e: Error| {
+                        UsageError::Invalid(format!("--pinned-pubkey: {e}"))
+                    })?);
+            }
             Long("timeout") => {
                 let value = parser.value().map_err(invalid)?;
                 let seconds = value
@@ -186,6 +205,11 @@ pub fn parse(
             _ => return Err(invalid(arg.unexpected())),
         }
     }
+    if client_key.is_some() && client_cert.is_none() {
+        return Err(UsageError::Invalid(
+            "--key needs --cert, the certificate the key belongs to".into(),
+        ));
+    }
     let [hostname, username]: [OsString; 2] =
         operands.try_into().map_err(|_| UsageError::WrongCount)?;
     let text = |value: OsString, what: &str| {
@@ -210,6 +234,9 @@ pub fn parse(
         username,
         security,
         ca_file,
+        client_cert,
+        client_key,
+        pinned_keys,
         timeout,
         trace,
         auth,
@@ -240,8 +267,11 @@ Options:
       --stls                    plain POP3 (port 110) upgraded with STLS; default: POP3S (995)
       --insecure-plaintext      no TLS at all (port 110), password in clear: test servers only
       --ca-file FILE            trust the CA certificates in FILE (PEM), not the system's
+      --pinned-pubkey PINS      the server's key must also match: sha256//BASE64[;sha256//...]
+      --cert FILE               the TLS client certificate to present (PEM; may hold its key)
+      --key FILE                its private key (PEM), when not in the --cert file
       --timeout SECS            connect, read and write timeout (default: {seconds})
-      --auth MECHANISM          log in by SASL AUTH instead: plain, xoauth2 or oauthbearer
+      --auth MECHANISM          log in by SASL instead: plain, xoauth2, oauthbearer or external
       --password-command CMD    the password (or OAuth token) is what CMD prints, not typed
       --no-pipelining           send one command at a time, exactly as the book's scripts
       --trace                   show the protocol exchange on stderr, secrets masked
@@ -266,8 +296,10 @@ Exit status:
 The password is read without echo from the terminal, or as one line from
 standard input when that is not a terminal, or from --password-command (run by
 /bin/sh; its output's last line break is dropped). TLS certificates are always
-verified. Where the server lists PIPELINING in CAPA (RFC 2449), commands that
-can travel together are sent together, saving round trips.
+verified; --pinned-pubkey adds a check, as curl's does. --auth external logs in
+by the --cert certificate, and no password is asked for. Where the server lists
+PIPELINING in CAPA (RFC 2449), commands that can travel together are sent
+together, saving round trips.
 {notes}"
     )
 }
@@ -285,6 +317,10 @@ pub type Secret = Zeroizing<String>;
 /// warning on stderr. End of input (Ctrl-D) and a password holding a line break are
 /// errors, found before anything is sent.
 pub fn read_password(args: &Args) -> io::Result<Secret> {
+    // The TLS client certificate logs in: no secret is involved.
+    if args.auth == Some(Mechanism::External) {
+        return Ok(Secret::default());
+    }
     let password = match &args.password_command {
         Some(command) => secret_from_command(command, args.timeout)?,
         None => prompt_for_password()?,
@@ -445,11 +481,20 @@ fn prompt_for_password() -> io::Result<Zeroizing<String>> {
     Ok(password)
 }
 
-/// Opens the session the arguments describe: verified TLS, implicit or by STLS.
+/// Opens the session the arguments describe: verified TLS, implicit or by STLS, with the
+/// client certificate and the pinned keys asked for (their files and pins are checked
+/// before anything is sent).
 pub fn connect(args: &Args) -> Result<Client<Stream>> {
+    let mut tls = TlsConfig::new(args.ca_file.as_deref())?;
+    if let Some(cert) = &args.client_cert {
+        tls = tls.with_client_cert(cert, args.client_key.as_deref())?;
+    }
+    if let Some(pins) = &args.pinned_keys {
+        tls = tls.with_pinned_public_keys(pins.clone());
+    }
     let connector = Connector {
         security: args.security,
-        tls: TlsConfig::new(args.ca_file.as_deref())?,
+        tls,
         timeout: args.timeout,
         trace: args.trace,
         // Plaintext is only reachable through --insecure-plaintext, which says it all.
@@ -735,6 +780,35 @@ mod tests {
         );
         let plain = run_args(&["--insecure-plaintext", "localhost", "b"]);
         assert_eq!((plain.security, plain.port()), (Security::Plaintext, 110));
+        let pin = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let pins = format!("{pin};{pin}");
+        let tls = run_args(&[
+            "--cert",
+            "me.pem",
+            "--key",
+            "me-key.pem",
+            "--pinned-pubkey",
+            &pins,
+            "--auth",
+            "EXTERNAL",
+            "h",
+            "b",
+        ]);
+        assert_eq!(tls.client_cert, Some(PathBuf::from("me.pem")));
+        assert_eq!(tls.client_key, Some(PathBuf::from("me-key.pem")));
+        assert_eq!(tls.pinned_keys.map(|p| p.to_string()), Some(pins));
+        assert_eq!(tls.auth, Some(Mechanism::External));
+        let combined = run_args(&["--cert", "both.pem", "h", "b"]);
+        assert_eq!(
+            (combined.client_cert, combined.client_key),
+            (Some(PathBuf::from("both.pem")), None)
+        );
+    }
+
+    #[test]
+    fn external_asks_for_no_password() {
+        let args = run_args(&["--auth", "external", "--cert", "me.pem", "h", "b"]);
+        assert_eq!(*read_password(&args).unwrap(), "");
     }
 
     #[test]
@@ -941,5 +1015,15 @@ mod tests {
         invalid(&["host:99999", "u"], "out of range");
         invalid(&["host", "brandon\r\nDELE 1"], "line break");
         invalid(&["--auth", "cram-md5", "h", "u"], "unknown SASL mechanism");
+        invalid(&["--key", "k.pem", "h", "u"], "--key needs --cert");
+        invalid(
+            &["--pinned-pubkey", "sha1//AAAA", "h", "u"],
+            "--pinned-pubkey: invalid public key pin \"sha1//AAAA\": expected sha256//",
+        );
+        invalid(
+            &["--pinned-pubkey", "sha256//AAAA", "h", "u"],
+            "not a SHA-256 hash",
+        );
+        invalid(&["h", "u", "--pinned-pubkey"], "missing argument");
     }
 }
