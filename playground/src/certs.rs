@@ -1,14 +1,20 @@
 //! A fresh certificate authority and server certificate for every start, so that no private
-//! key is ever committed and clients trust the playground explicitly, by its CA file.
+//! key is ever committed and clients trust the playground explicitly, by its CA file; and a
+//! client certificate for the user, from a client CA of its own, for servers that log in by
+//! one (SASL EXTERNAL).
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    KeyPair, KeyUsagePurpose, PublicKeyData,
 };
+
+use crate::USER;
 
 /// The names the playground's server certificate is valid for.
 pub const SERVER_NAMES: [&str; 3] = ["localhost", "mail.example.com", "127.0.0.1"];
@@ -23,6 +29,24 @@ pub struct CertFiles {
     pub chain: PathBuf,
     /// The server's private key.
     pub key: PathBuf,
+    /// The CA that issues client certificates, the file servers trust them by.
+    pub client_ca: PathBuf,
+    /// The user's client certificate (common name `brandon`), signed by `client_ca`.
+    pub client_cert: PathBuf,
+    /// Its private key.
+    pub client_key: PathBuf,
+}
+
+impl CertFiles {
+    /// The server's public key pin as curl writes it: `sha256//` and the base64 SHA-256 of
+    /// its subjectPublicKeyInfo.
+    pub fn server_pin(&self) -> io::Result<String> {
+        let pem = fs::read_to_string(&self.key)?;
+        let key = KeyPair::from_pem(&pem).map_err(to_io)?;
+        let hash = ring::digest::digest(&ring::digest::SHA256, &key.subject_public_key_info());
+        let base64 = base64::engine::general_purpose::STANDARD.encode(hash);
+        Ok(format!("sha256//{base64}"))
+    }
 }
 
 /// How the server certificate is made; the defaults are the playground's.
@@ -61,7 +85,8 @@ pub enum Issuer {
 
 /// Makes a server certificate and its issuer's as `spec` says, and writes them as `ca.pem`
 /// (the issuer's), `server-chain.pem` (the server's followed by its issuer's, unless it signs
-/// itself) and `server-key.pem` (mode 0600) into `dir`.
+/// itself) and `server-key.pem` (mode 0600) into `dir`; and the user's client certificate,
+/// `client.pem` and `client-key.pem` (mode 0600), signed by a client CA, `client-ca.pem`.
 pub fn generate(dir: &Path, spec: &CertSpec) -> io::Result<CertFiles> {
     let params = server_params(spec).map_err(to_io)?;
     let key = KeyPair::generate().map_err(to_io)?;
@@ -76,15 +101,31 @@ pub fn generate(dir: &Path, spec: &CertSpec) -> io::Result<CertFiles> {
     }
     .map_err(to_io)?;
 
+    let client_ca = CertifiedIssuer::self_signed(
+        client_ca_params().map_err(to_io)?,
+        KeyPair::generate().map_err(to_io)?,
+    )
+    .map_err(to_io)?;
+    let client_key = KeyPair::generate().map_err(to_io)?;
+    let client_cert = client_params()
+        .and_then(|params| params.signed_by(&client_key, &client_ca))
+        .map_err(to_io)?;
+
     fs::create_dir_all(dir)?;
     let files = CertFiles {
         ca: dir.join("ca.pem"),
         chain: dir.join("server-chain.pem"),
         key: dir.join("server-key.pem"),
+        client_ca: dir.join("client-ca.pem"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client-key.pem"),
     };
     fs::write(&files.ca, ca_pem)?;
     fs::write(&files.chain, chain_pem)?;
     write_private(&files.key, &key.serialize_pem())?;
+    fs::write(&files.client_ca, client_ca.pem())?;
+    fs::write(&files.client_cert, client_cert.pem())?;
+    write_private(&files.client_key, &client_key.serialize_pem())?;
     Ok(files)
 }
 
@@ -117,6 +158,27 @@ fn ca_params() -> Result<CertificateParams, rcgen::Error> {
         .distinguished_name
         .push(DnType::CommonName, "POP3 playground CA");
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(params)
+}
+
+/// The CA of the playground's client certificates.
+fn client_ca_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut params = ca_params()?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "POP3 playground client CA");
+    Ok(params)
+}
+
+/// The user's client certificate: its common name is the user name, which servers read
+/// (Dovecot's `ssl_cert_username_field = commonName`).
+fn client_params() -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.distinguished_name.push(DnType::CommonName, USER);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     Ok(params)
 }
 

@@ -131,12 +131,13 @@ fn config(
         )
     };
     let chroot = if root { "" } else { "  chroot =\n" };
-    let (Some(base), Some(passwd), Some(home), Some(cert), Some(key)) = (
+    let (Some(base), Some(passwd), Some(home), Some(cert), Some(key), Some(client_ca)) = (
         base_dir.to_str(),
         passwd.to_str(),
         home.to_str(),
         certs.chain.to_str(),
         certs.key.to_str(),
+        certs.client_ca.to_str(),
     ) else {
         unreachable!("the playground's paths are UTF-8")
     };
@@ -151,8 +152,16 @@ listen = 127.0.0.1
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
+# Client certificates from the playground's client CA are asked for, not required: SASL
+# EXTERNAL logs in by one (user: its common name), every other login works without. With
+# no CRL in ssl_ca, ssl_require_crl must be off, or no certificate counts as valid.
+ssl_ca = <{client_ca}
+ssl_verify_client_cert = yes
+ssl_require_crl = no
+auth_ssl_username_from_cert = yes
+ssl_cert_username_field = commonName
 disable_plaintext_auth = yes
-auth_mechanisms = plain login{apop}
+auth_mechanisms = plain login external{apop}
 auth_failure_delay = 0
 first_valid_uid = {uid}
 last_valid_uid = {uid}
@@ -160,6 +169,12 @@ mail_location = maildir:~/Maildir
 pop3_uidl_format = %g
 # One session at a time, as on most servers: a second one waits, then gets [IN-USE].
 pop3_lock_session = yes
+# EXTERNAL checks the empty password: the certificate, verified at login, is the proof.
+passdb {{
+  driver = static
+  args = nopassword=y
+  mechanisms = external
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {passwd}
