@@ -468,12 +468,14 @@ fn client_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
     };
     match PrivateKeyDer::from_pem_file(path) {
         Ok(key) => Ok(key),
-        // An encrypted key is a section the reader skips: say what it is.
-        Err(rustls::pki_types::pem::Error::NoItemsFound)
-            if std::fs::read(path).is_ok_and(|text| {
-                text.windows(b"ENCRYPTED".len())
-                    .any(|word| word == b"ENCRYPTED")
-            }) =>
+        // An encrypted key is a section the reader skips (PKCS #8), or one with headers it
+        // cannot read (OpenSSL's older `Proc-Type: 4,ENCRYPTED`): say what it is.
+        Err(e)
+            if !matches!(e, rustls::pki_types::pem::Error::Io(_))
+                && std::fs::read(path).is_ok_and(|text| {
+                    text.windows(b"ENCRYPTED".len())
+                        .any(|word| word == b"ENCRYPTED")
+                }) =>
         {
             Err(unusable((
                 "the private key is encrypted, which is not supported: give it decrypted".into(),
@@ -880,13 +882,19 @@ mod tests {
             "encrypted.pem",
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
         );
+        let legacy = temp_file(
+            "legacy.pem",
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+             DEK-Info: AES-128-CBC,1CAB2BA0C6D237C154A63A8520A1FE9C\n\nMAA=\n\
+             -----END RSA PRIVATE KEY-----\n",
+        );
         let damaged = temp_file(
             "damaged.pem",
             "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
         );
         let missing = Path::new("/nonexistent/client.pem");
         let shown = |path: &Path| path.display().to_string();
-        let cases: [(&Path, Option<&Path>, String); 8] = [
+        let cases: [(&Path, Option<&Path>, String); 9] = [
             (
                 missing,
                 None,
@@ -919,6 +927,14 @@ mod tests {
                 format!(
                     "client key file {}: the private key is encrypted",
                     shown(&encrypted)
+                ),
+            ),
+            (
+                &cert,
+                Some(&legacy),
+                format!(
+                    "client key file {}: the private key is encrypted",
+                    shown(&legacy)
                 ),
             ),
             (
@@ -961,7 +977,9 @@ mod tests {
             );
             assert!(!error.contains('\n'), "{error}");
         }
-        for path in [cert, key, other_key, mixed, garbage, encrypted, damaged] {
+        for path in [
+            cert, key, other_key, mixed, garbage, encrypted, legacy, damaged,
+        ] {
             std::fs::remove_file(path).unwrap();
         }
     }
