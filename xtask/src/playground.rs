@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use anyhow::Context;
 use lexopt::prelude::*;
-use playground::{Feature, Options, Playground, PASSWORD, USER};
+use playground::{Feature, Options, Playground, ServerKind, PASSWORD, USER};
 
 pub fn run(mut args: lexopt::Parser) -> anyhow::Result<()> {
     let (mut server, mut pop3_port, mut pop3s_port, mut apop) = (None, None, None, true);
@@ -235,6 +235,16 @@ fn instructions(p: &Playground) -> String {
         true => "",
         false => "       (this server has no APOP: Login failed)",
     };
+    // The playground configures Dovecot alone to take a client certificate (SASL EXTERNAL).
+    let external = match p.server {
+        ServerKind::Dovecot => format!(
+            "  cargo run -q -p popconn -- --auth external --cert {} --key {} {pop3s} {USER}\n    \
+             (logs in by brandon's client certificate: no password)\n",
+            p.certs.client_cert.display(),
+            p.certs.client_key.display(),
+        ),
+        _ => String::new(),
+    };
     format!(
         "POP3 playground running ({server}), standing in for mail.example.com
   user {USER}, password {PASSWORD}; the mailbox is restored at every start
@@ -250,7 +260,7 @@ and run the book's tools:
   cargo run -q -p apopconn -- {pop3s} {USER}{apop}
   cargo run -q -p mailbox -- {pop3s} {USER}
   cargo run -q -p download_and_delete -- {pop3s} {USER}
-{stls_run}
+{stls_run}{external}
 The certificate is also valid for mail.example.com: with the line
 `127.0.0.1 mail.example.com` in /etc/hosts, the book's own host name works too.
 
