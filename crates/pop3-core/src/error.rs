@@ -88,7 +88,7 @@ pub enum Error {
         offered: Vec<String>,
     },
     /// A password or token was not sent: the connection is marked unencrypted
-    /// ([`Client::refuse_password_in_clear`]).
+    /// ([`crate::Client::refuse_password_in_clear`]).
     SecretInClear,
     /// A command was not sent: an argument holds a line break, NUL or other control
     /// character, which could inject commands or reach the server's logs and terminals.
