@@ -241,7 +241,8 @@ Options:
       --insecure-plaintext      no TLS at all (port 110), password in clear: test servers only
       --ca-file FILE            trust the CA certificates in FILE (PEM), not the system's
       --timeout SECS            connect, read and write timeout (default: {seconds})
-      --auth MECHANISM          log in by SASL AUTH instead: plain, xoauth2 or oauthbearer
+      --auth MECHANISM          log in by SASL AUTH instead: scram-sha-256, scram-sha-1,
+                                cram-md5, login, plain, xoauth2 or oauthbearer
       --password-command CMD    the password (or OAuth token) is what CMD prints, not typed
       --no-pipelining           send one command at a time, exactly as the book's scripts
       --trace                   show the protocol exchange on stderr, secrets masked
