@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = client.login("brandon", "abc123");
     let mut lost_step = false;
     let mut note = |result: Result<(), Error>| {
-        lost_step |= matches!(result, Err(Error::Protocol(_)));
+        lost_step |= matches!(result, Err(Error::Protocol(_) | Error::ServerSignature { .. }));
     };
     note(client.send_ahead(Command::List));
     note(client.send_ahead(Command::Stat));
@@ -43,6 +43,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = client.apop("brandon", "abc123");
     note(client.authenticate(Mechanism::XOAuth2, "brandon", "token").map(drop));
     note(client.authenticate(Mechanism::Plain, "brandon", &"long".repeat(80)).map(drop));
+    // The mechanisms that take challenges: LOGIN's prompts, CRAM-MD5's digest, SCRAM's
+    // parsing of server-first and server-final (a wrong or missing signature also ends it).
+    note(client.authenticate(Mechanism::Login, "brandon", "abc123").map(drop));
+    note(client.authenticate(Mechanism::CramMd5, "brandon", "abc123").map(drop));
+    note(client.authenticate(Mechanism::ScramSha256, "brandon", "abc123").map(drop));
     note(client.dele(1));
     if lost_step {
         assert!(client.out_of_step());

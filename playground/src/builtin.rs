@@ -1,5 +1,6 @@
 //! The built-in POP3 server, for machines without Dovecot: RFC 1939 with CAPA, STLS, APOP,
-//! UIDL, TOP and PIPELINING, over real TLS, on a Maildir; deletions applied only at QUIT.
+//! UIDL, TOP, PIPELINING and SASL (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256), over
+//! real TLS, on a Maildir; deletions applied only at QUIT.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -17,12 +18,15 @@ use rustls::ServerConfig;
 use crate::certs::CertFiles;
 use crate::conn::{start_tls, tls, tls_config, Conn};
 use crate::mailbox::{message_files, wire_size};
+use crate::sasl::{self, Outcome, ScramHash};
 use crate::{PASSWORD, USER};
 
 /// How long a client may stay silent before the server hangs up.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest command line accepted (RFC 2449 allows 255 octets; some slack).
 const MAX_COMMAND: usize = 1024;
+
+const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// A running built-in server; stopped when dropped.
 pub struct BuiltinServer {
@@ -245,27 +249,32 @@ impl Session<'_> {
                     None => self.reply("-ERR No username given."),
                 }
             }
-            ("AUTH", 1 | 2, false) if args[0].eq_ignore_ascii_case("PLAIN") => {
-                let response = match args.get(1) {
-                    Some(initial) => initial.to_string(),
-                    None => {
-                        self.reply("+ ");
-                        self.flush()?;
-                        let mut line = String::new();
-                        (&mut self.reader)
-                            .take(MAX_COMMAND as u64)
-                            .read_line(&mut line)?;
-                        line.trim_end().to_string()
+            ("AUTH", 1 | 2, false) => {
+                let initial = args
+                    .get(1)
+                    .map(|text| BASE64.decode(text).unwrap_or_default());
+                let outcome = match args[0].to_ascii_uppercase().as_str() {
+                    "PLAIN" => self.plain(initial)?,
+                    "LOGIN" => sasl::login(self, USER, PASSWORD)?,
+                    // The APOP timestamp is a fine CRAM-MD5 challenge: unique, `<...@host>`.
+                    "CRAM-MD5" => {
+                        let timestamp = self.timestamp.clone();
+                        sasl::cram_md5(self, &timestamp, USER, PASSWORD)?
+                    }
+                    "SCRAM-SHA-1" => sasl::scram(self, ScramHash::Sha1, initial, USER, PASSWORD)?,
+                    "SCRAM-SHA-256" => {
+                        sasl::scram(self, ScramHash::Sha256, initial, USER, PASSWORD)?
+                    }
+                    _ => {
+                        self.reply("-ERR Unsupported authentication mechanism.");
+                        return Ok(Next::Continue);
                     }
                 };
-                // RFC 4616: authzid NUL authcid NUL password.
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(&response)
-                    .unwrap_or_default();
-                let fields: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
-                let valid = matches!(fields.as_slice(), [b"" | b"brandon", user, password]
-                    if *user == USER.as_bytes() && *password == PASSWORD.as_bytes());
-                self.log_in(valid);
+                match outcome {
+                    Outcome::Valid => self.log_in(true),
+                    Outcome::Invalid => self.log_in(false),
+                    Outcome::Aborted => self.reply("-ERR Authentication aborted by client."),
+                }
             }
             ("APOP", 2, false) if self.shared.behaviour.apop => {
                 let expected = Md5::new()
@@ -336,14 +345,30 @@ impl Session<'_> {
         Ok(Next::Continue)
     }
 
+    /// PLAIN (RFC 4616): authzid NUL authcid NUL password, with AUTH or after `+ `.
+    fn plain(&mut self, initial: Option<Vec<u8>>) -> io::Result<Outcome> {
+        let response = match initial {
+            Some(initial) => initial,
+            None => match sasl::Challenger::challenge(self, b"")? {
+                Some(response) => response,
+                None => return Ok(Outcome::Aborted),
+            },
+        };
+        let fields: Vec<&[u8]> = response.split(|&b| b == 0).collect();
+        let valid = matches!(fields.as_slice(), [b"" | b"brandon", user, password]
+            if *user == USER.as_bytes() && *password == PASSWORD.as_bytes());
+        Ok(valid.into())
+    }
+
     fn capa(&mut self) {
+        let sasl_line = format!("SASL {}", sasl::MECHANISMS);
         let mut lines = vec![
             "TOP",
             "UIDL",
             "RESP-CODES",
             "PIPELINING",
             "USER",
-            "SASL PLAIN",
+            &sasl_line,
         ];
         if matches!(self.reader.get_ref(), Conn::Plain(_))
             && matches!(self.state, State::Authorization { .. })
@@ -496,6 +521,20 @@ impl Session<'_> {
         conn.flush()?;
         self.out.clear();
         Ok(())
+    }
+}
+
+impl sasl::Challenger for Session<'_> {
+    fn challenge(&mut self, challenge: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        self.reply(&format!("+ {}", BASE64.encode(challenge)));
+        self.flush()?;
+        let mut line = String::new();
+        (&mut self.reader)
+            .take(MAX_COMMAND as u64)
+            .read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        // `*` cancels (RFC 5034); what is not base64 is taken as a cancel too.
+        Ok(BASE64.decode(line).ok().filter(|_| line != "*"))
     }
 }
 

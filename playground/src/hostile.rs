@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use base64::Engine as _;
 use rustls::ServerConfig;
 
 use crate::certs::{self, CertFiles, CertSpec};
@@ -113,6 +114,16 @@ impl Drop for HostileServer {
     }
 }
 
+const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A SASL message as text: decoded from base64, or as it is when it is not base64 (`*`).
+pub fn sasl_text(message: &str) -> String {
+    match BASE64.decode(message) {
+        Ok(decoded) => String::from_utf8_lossy(&decoded).into_owned(),
+        Err(_) => message.to_string(),
+    }
+}
+
 /// How a server that knows only RFC 1939 answers CAPA.
 const NO_CAPA: &str = "-ERR unknown command\r\n";
 
@@ -191,6 +202,13 @@ impl Peer {
     pub fn answer(&mut self, reply: &str) -> io::Result<()> {
         self.command()?;
         self.send(format!("{reply}\r\n"))
+    }
+
+    /// Sends a SASL challenge (`+ ` and `data` in base64) and reads the answer: decoded
+    /// from base64, or as it came when it is not (`*`); `None` when the client closed.
+    pub fn challenge(&mut self, data: &str) -> io::Result<Option<String>> {
+        self.send(format!("+ {}\r\n", BASE64.encode(data)))?;
+        Ok(self.command()?.map(|answer| sasl_text(&answer)))
     }
 
     /// Answers USER and PASS with `+OK`.

@@ -12,6 +12,7 @@ mod conn;
 pub mod dovecot;
 pub mod hostile;
 pub mod mailbox;
+pub mod sasl;
 pub mod servers;
 pub mod terminal;
 pub mod testing;

@@ -7,6 +7,10 @@ const HEADINGS: [(&str, &str); 3] = [
     ("Exit status:", "EXIT STATUS"),
 ];
 
+/// How deep a line of an entry's text is indented when it goes on from the line above:
+/// deeper than any term (`  hostname`, `      --stls`).
+const CONTINUED: &str = "        ";
+
 /// Renders `help` (the text `TOOL --help` prints) as a roff man page in section 1.
 pub fn render(help: &str) -> anyhow::Result<String> {
     let mut lines = help.lines();
@@ -35,6 +39,9 @@ pub fn render(help: &str) -> anyhow::Result<String> {
         } else if let Some(heading) = HEADINGS.iter().find(|(h, _)| line == *h) {
             section = heading.1;
             sections += &format!(".SH {section}\n");
+        } else if line.starts_with(CONTINUED) && !section.is_empty() {
+            // The text of the entry above goes on: roff fills it into one paragraph.
+            sections += &format!("{}\n", escape(line.trim_start()));
         } else if line.starts_with("  ") && !section.is_empty() {
             let (term, text) = split_term(line.trim_start());
             sections += &format!(".TP\n.B {}\n{}\n", escape(term), escape(text));
@@ -102,6 +109,8 @@ usage: popconn [options] hostname username
 
 Options:
       --stls                plain POP3 upgraded with STLS
+      --auth MECHANISM      log in by SASL: scram-sha-256,
+                            plain or login
   -h, --help                show this help
 
 Environment:
@@ -125,6 +134,9 @@ Answers read this way:
         assert!(page.contains(".SH ARGUMENTS\n.TP\n.B hostname\nthe server\n"));
         assert!(page.contains(".SH OPTIONS\n.TP\n.B \\-\\-stls\nplain POP3 upgraded with STLS\n"));
         assert!(page.contains(".TP\n.B \\-h, \\-\\-help\nshow this help\n"));
+        assert!(page.contains(
+            ".TP\n.B \\-\\-auth MECHANISM\nlog in by SASL: scram\\-sha\\-256,\nplain or login\n.TP\n"
+        ));
         assert!(
             page.contains(".SH ENVIRONMENT\n.TP\n.B POP3_TRACE\nlike \\-\\-trace, when set to 1\n")
         );

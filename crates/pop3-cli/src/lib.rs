@@ -271,7 +271,8 @@ Options:
       --cert FILE               the TLS client certificate to present (PEM; may hold its key)
       --key FILE                its private key (PEM), when not in the --cert file
       --timeout SECS            connect, read and write timeout (default: {seconds})
-      --auth MECHANISM          log in by SASL instead: plain, xoauth2, oauthbearer or external
+      --auth MECHANISM          log in by SASL AUTH instead: scram-sha-256, scram-sha-1,
+                                cram-md5, login, plain, xoauth2, oauthbearer or external
       --password-command CMD    the password (or OAuth token) is what CMD prints, not typed
       --no-pipelining           send one command at a time, exactly as the book's scripts
       --trace                   show the protocol exchange on stderr, secrets masked
@@ -778,6 +779,8 @@ mod tests {
             sasl.password_command.as_deref(),
             Some("oauth2-token --user b")
         );
+        let scram = run_args(&["--auth", "SCRAM-SHA-256", "h", "b"]);
+        assert_eq!(scram.auth, Some(Mechanism::ScramSha256));
         let plain = run_args(&["--insecure-plaintext", "localhost", "b"]);
         assert_eq!((plain.security, plain.port()), (Security::Plaintext, 110));
         let pin = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
@@ -1014,7 +1017,7 @@ mod tests {
         invalid(&["mail example.com", "u"], "spaces");
         invalid(&["host:99999", "u"], "out of range");
         invalid(&["host", "brandon\r\nDELE 1"], "line break");
-        invalid(&["--auth", "cram-md5", "h", "u"], "unknown SASL mechanism");
+        invalid(&["--auth", "gssapi", "h", "u"], "unknown SASL mechanism");
         invalid(&["--key", "k.pem", "h", "u"], "--key needs --cert");
         invalid(
             &["--pinned-pubkey", "sha1//AAAA", "h", "u"],

@@ -108,6 +108,13 @@ pub enum Error {
     /// A command was asked for after QUIT went ahead (pipelined): the server ends the session
     /// at QUIT, so nothing more is sent.
     QuitAhead,
+    /// SCRAM: the server did not prove that it knows the password, so it may be an impostor
+    /// or someone in the middle; nothing more is sent to it.
+    ServerSignature {
+        /// `true`: it accepted the login without sending its signature; `false`: the
+        /// signature it sent is wrong.
+        missing: bool,
+    },
 }
 
 /// A `-ERR` answer: the whole status line and its RFC 2449 response code, if any.
@@ -220,7 +227,8 @@ impl fmt::Display for Error {
             Error::AlreadyTls => f.write_str("STLS on a connection that is already TLS"),
             Error::UnknownMechanism(name) => write!(
                 f,
-                "unknown SASL mechanism {name:?}: expected plain, xoauth2, oauthbearer or external"
+                "unknown SASL mechanism {name:?}: expected scram-sha-256, scram-sha-1, cram-md5, \
+                 login, plain, xoauth2, oauthbearer or external"
             ),
             Error::MechanismNotOffered { mechanism, offered } => {
                 let offered = match offered.is_empty() {
@@ -250,6 +258,12 @@ impl fmt::Display for Error {
             Error::QuitAhead => {
                 f.write_str("QUIT went ahead: the server ends the session after it")
             }
+            Error::ServerSignature { missing: false } => f.write_str(
+                "the server's SCRAM signature does not match: it does not know the password, or someone is in the middle",
+            ),
+            Error::ServerSignature { missing: true } => f.write_str(
+                "the server accepted the SCRAM login without its signature: it may not know the password, or someone is in the middle",
+            ),
         }
     }
 }

@@ -532,6 +532,126 @@ fn auth_is_masked_in_the_trace_and_refused_in_clear() {
 }
 
 #[test]
+fn auth_login_and_cram_md5_answer_the_challenges_masked() {
+    // LOGIN: the user name at the first prompt, the password (masked) at the second.
+    let trace = SharedBuf::default();
+    let script = format!("{GREETING}+ VXNlcm5hbWU6\r\n+ UGFzc3dvcmQ6\r\n+OK\r\n");
+    let mut client =
+        Client::with_trace(ScriptedStream::new(script), Box::new(trace.clone())).unwrap();
+    client
+        .authenticate(Mechanism::Login, "brandon", "abc123")
+        .unwrap();
+    assert_eq!(
+        client.get_ref().written_text(),
+        "AUTH LOGIN\r\nYnJhbmRvbg==\r\nYWJjMTIz\r\n"
+    );
+    assert_eq!(
+        trace.text().lines().skip(1).collect::<Vec<_>>(),
+        [
+            "C: AUTH LOGIN",
+            "S: + VXNlcm5hbWU6",
+            "C: YnJhbmRvbg==",
+            "S: + UGFzc3dvcmQ6",
+            "C: ********",
+            "S: +OK"
+        ]
+    );
+    // CRAM-MD5, RFC 2195's example: the digest masked as APOP's is.
+    let trace = SharedBuf::default();
+    let challenge = "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
+    let script = format!("{GREETING}+ {challenge}\r\n+OK\r\n");
+    let mut client =
+        Client::with_trace(ScriptedStream::new(script), Box::new(trace.clone())).unwrap();
+    client
+        .authenticate(Mechanism::CramMd5, "tim", "tanstaaftanstaaf")
+        .unwrap();
+    assert!(client.logged_in());
+    assert_eq!(
+        trace.text().lines().skip(1).collect::<Vec<_>>(),
+        [
+            "C: AUTH CRAM-MD5",
+            &format!("S: + {challenge}"),
+            "C: ********",
+            "S: +OK"
+        ]
+    );
+}
+
+#[test]
+fn auth_scram_without_the_servers_signature_sends_nothing_more() {
+    let script = format!("{GREETING}+OK come in, whoever you are\r\n");
+    let mut client = Client::new(ScriptedStream::new(script)).unwrap();
+    let err = client
+        .authenticate(Mechanism::ScramSha256, "brandon", "abc123")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ServerSignature { missing: true }),
+        "{err}"
+    );
+    assert!(client.out_of_step() && !client.logged_in());
+    let written = client.get_ref().written_text();
+    // client-first only: "n,,n=brandon,r=NONCE".
+    assert!(
+        written.starts_with("AUTH SCRAM-SHA-256 biwsbj1icmFuZG9uLHI9"),
+        "{written}"
+    );
+    assert_eq!(written.matches("\r\n").count(), 1, "{written}");
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}+OK\r\n"))).unwrap();
+    let _ = client.authenticate(Mechanism::ScramSha1, "brandon", "abc123");
+    assert!(client.quit().is_err(), "no QUIT to an impostor");
+}
+
+#[test]
+fn auth_scram_server_errors_are_refusals() {
+    // e=unknown-user, before any proof: the exchange is cancelled with `*`.
+    let err = failing(
+        "+ ZT11bmtub3duLXVzZXI=\r\n-ERR [AUTH] Authentication failed.\r\n",
+        |c| {
+            c.authenticate(Mechanism::ScramSha256, "nobody", "abc123")
+                .map(drop)
+        },
+    );
+    let Error::Server(refusal) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(refusal.details(), Some("e=unknown-user"));
+    // A server-first that does not extend the client's nonce: the session is out of step.
+    let mut client = Client::new(ScriptedStream::new(format!(
+        "{GREETING}+ cj1mb3JlaWduLHM9YzJGc2RBPT0saT00MDk2\r\n"
+    )))
+    .unwrap();
+    let err = client
+        .authenticate(Mechanism::ScramSha256, "brandon", "abc123")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not extend the client's nonce"),
+        "{err}"
+    );
+    assert!(client.out_of_step());
+    assert_eq!(client.get_ref().written_text().matches("\r\n").count(), 1);
+}
+
+#[test]
+fn auth_with_a_digest_or_a_proof_may_run_in_clear() {
+    // As APOP: CRAM-MD5 and SCRAM send no password, so an unencrypted connection takes them.
+    let script =
+        format!("{GREETING}+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n+OK\r\n");
+    let mut client = Client::new(ScriptedStream::new(script)).unwrap();
+    client.refuse_password_in_clear();
+    client
+        .authenticate(Mechanism::CramMd5, "tim", "tanstaaftanstaaf")
+        .unwrap();
+    let mut client = Client::new(ScriptedStream::new(GREETING)).unwrap();
+    client.refuse_password_in_clear();
+    assert!(matches!(
+        client.authenticate(Mechanism::Login, "u", "p"),
+        Err(Error::SecretInClear)
+    ));
+    assert!(client.get_ref().written.is_empty());
+}
+
+#[test]
 fn utf8() {
     let (_, written) = run("+OK UTF8 enabled\r\n+OK\r\n", |c| {
         c.utf8()?;

@@ -1,8 +1,9 @@
-//! Today's providers: SASL AUTH (PLAIN against the real servers that offer it; XOAUTH2 and OAUTHBEARER against
-//! scripted servers that follow Google's and Microsoft's documented exchanges), UTF8, and
-//! secrets from a command.
+//! Today's providers: SASL AUTH (PLAIN, LOGIN, CRAM-MD5 and SCRAM against the real servers
+//! that offer them; XOAUTH2 and OAUTHBEARER against scripted servers that follow Google's and
+//! Microsoft's documented exchanges, as do SCRAM servers that fail to prove themselves), UTF8,
+//! and secrets from a command.
 
-use playground::hostile::{HostileServer, Peer};
+use playground::hostile::{sasl_text, HostileServer, Peer};
 use playground::testing::{
     assert_one_error_line, run_against, run_piped, start, tool, tool_trusting,
 };
@@ -29,6 +30,92 @@ server_tests! {
         assert_eq!(out.code, Some(1));
     }
 
+}
+
+server_tests! {
+    servers: [builtin, dovecot];
+
+    fn sasl_scram_sha_256(server) {
+        logs_in_with(server, "scram-sha-256");
+    }
+
+    fn sasl_scram_sha_1(server) {
+        logs_in_with(server, "scram-sha-1");
+    }
+
+    fn sasl_cram_md5(server) {
+        logs_in_with(server, "cram-md5");
+    }
+
+    fn sasl_challenges_wrong_password(server) {
+        refused_with(server, &["scram-sha-256", "scram-sha-1", "cram-md5"]);
+    }
+}
+
+server_tests! {
+    servers: [builtin, dovecot, courier];
+
+    fn sasl_login(server) {
+        logs_in_with(server, "login");
+    }
+
+    fn sasl_login_wrong_password(server) {
+        refused_with(server, &["login"]);
+    }
+}
+
+/// Logs in with `mechanism`, traced: the trace shows the exchange, but neither the password
+/// nor what proves it (SCRAM's proof, CRAM-MD5's digest): that line is `********`.
+fn logs_in_with(server: playground::ServerKind, mechanism: &str) {
+    let p = start(server);
+    let mut command = tool(
+        BIN,
+        &p,
+        &["--auth", mechanism, "--trace", &p.pop3s_host(), USER],
+    );
+    let out = run_piped(&mut command, "abc123\n");
+    assert_eq!(
+        out.stdout, "You have 6 messages totaling 3441 bytes\n",
+        "{}",
+        out.stderr
+    );
+    let name = mechanism.to_uppercase();
+    assert!(
+        out.stderr.contains(&format!("C: AUTH {name}")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("\nC: ********\n"), "{}", out.stderr);
+    for sent in out
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("C: "))
+    {
+        let text = sasl_text(sent.rsplit(' ').next().unwrap_or_default());
+        for secret in [PASSWORD, ",p=", "brandon "] {
+            assert!(
+                !text.contains(secret),
+                "{name}: {secret:?} in the trace: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Each of `mechanisms` with a wrong password: the server's refusal, as the book prints it.
+fn refused_with(server: playground::ServerKind, mechanisms: &[&str]) {
+    let p = start(server);
+    for mechanism in mechanisms {
+        let out = run_piped(
+            &mut tool(BIN, &p, &["--auth", mechanism, &p.pop3s_host(), USER]),
+            "wrong\n",
+        );
+        assert!(
+            out.stdout.starts_with("Login failed: -ERR"),
+            "{mechanism}: {out:?}"
+        );
+        assert_eq!(out.code, Some(1), "{mechanism}");
+    }
 }
 
 server_tests! {
@@ -206,4 +293,62 @@ fn utf8_user_names_when_the_server_advertises_it() {
         server.received()[..4],
         ["CAPA", "UTF8", "USER brandön", "PASS pässwörd"]
     );
+}
+
+/// A SCRAM server that does not know the password: it takes any proof and must make up its
+/// signature, or skip it. The tool says so in one line and sends nothing more: no empty
+/// answer, no QUIT.
+#[test]
+fn a_scram_server_that_fails_to_prove_itself_gets_nothing_more() {
+    for (signs, says) in [
+        (true, "the server's SCRAM signature does not match: it does not know the password, or someone is in the middle"),
+        (false, "the server accepted the SCRAM login without its signature"),
+    ] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer("SASL SCRAM-SHA-256");
+            peer.send("+OK ready\r\n")?;
+            let auth = peer.command()?.unwrap_or_default();
+            let first = sasl_text(auth.rsplit(' ').next().unwrap_or_default());
+            let nonce = first.rsplit("r=").next().unwrap_or_default().to_string();
+            let _final = peer.challenge(&format!("r={nonce}impostor,s=c2FsdA==,i=4096"))?;
+            if signs {
+                // 32 zero bytes: the length of a SHA-256 signature, not its value.
+                peer.challenge("v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")?;
+            } else {
+                peer.send("+OK take any proof\r\n")?;
+            }
+            peer.answer_rest()
+        })
+        .unwrap();
+        let out = run_against(BIN, &server, &["--auth", "scram-sha-256"]);
+        assert_one_error_line(&out, "popconn", says);
+        assert_eq!(out.stdout, "");
+        let received = server.received();
+        assert_eq!(received.len(), 3, "CAPA, AUTH, client-final and nothing more: {received:?}");
+        assert!(received[1].starts_with("AUTH SCRAM-SHA-256 "), "{received:?}");
+        assert!(sasl_text(&received[2]).contains(",p="), "{received:?}");
+    }
+}
+
+/// A SCRAM server's own error (`e=`) is its refusal: the exchange is cancelled, the
+/// refusal printed with the report, and the session ends with QUIT.
+#[test]
+fn a_scram_server_error_is_a_refusal() {
+    let server = HostileServer::tls(|peer| {
+        peer.offer("SASL SCRAM-SHA-1");
+        peer.send("+OK ready\r\n")?;
+        peer.command()?;
+        let cancel = peer.challenge("e=unknown-user")?;
+        assert_eq!(cancel.as_deref(), Some("*"));
+        peer.send("-ERR [AUTH] Authentication failed.\r\n")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--auth", "scram-sha-1"]);
+    assert_eq!(
+        out.stdout,
+        "Login failed: -ERR [AUTH] Authentication failed. (the server explained: e=unknown-user)\n"
+    );
+    assert_eq!(out.code, Some(1));
+    assert_eq!(server.received().last().map(String::as_str), Some("QUIT"));
 }

@@ -1,5 +1,6 @@
-//! The logins: USER and PASS, APOP (RFC 1939) and SASL AUTH (RFC 5034). Secrets are
-//! masked in the trace, wiped after use, and refused on a connection marked unencrypted.
+//! The logins: USER and PASS, APOP (RFC 1939) and SASL AUTH (RFC 5034), whose mechanisms'
+//! rounds are `crate::sasl`'s. Secrets are masked in the trace, wiped after use, and refused
+//! on a connection marked unencrypted.
 
 use std::io::{Read, Write};
 
@@ -10,14 +11,15 @@ use super::wire::{check_line, MAX_COMMAND_LINE};
 use super::Client;
 use crate::error::{Error, Result, ServerError};
 use crate::response;
-use crate::sasl::Mechanism;
+use crate::sasl::{Exchange, Mechanism, Step};
 
 /// What the trace shows instead of a secret.
 pub(super) const MASK: &str = "********";
 
 impl<S: Read + Write> Client<S> {
     /// Marks the connection as unencrypted: from now on [`Client::pass`] refuses to send the
-    /// password (APOP, which sends only a digest, still works). [`crate::Connector`] does
+    /// password, and [`Client::authenticate`] the password or token (APOP, CRAM-MD5 and
+    /// SCRAM, which send only a digest or a proof, still work). [`crate::Connector`] does
     /// this for plaintext connections unless told the user accepts the risk.
     pub fn refuse_password_in_clear(&mut self) {
         self.refuse_password = true;
@@ -117,13 +119,16 @@ impl<S: Read + Write> Client<S> {
         self.note_login(answer)
     }
 
-    /// AUTH (RFC 5034): logs in with a SASL mechanism; `secret` is the password (PLAIN) or
-    /// the OAuth 2 access token (XOAUTH2, OAUTHBEARER). The response goes on the AUTH line
-    /// when that stays within 255 octets, otherwise after the server's `+` (the two-step
-    /// form Microsoft requires for its long tokens). When the server answers the response
-    /// with an error challenge (a base64 JSON report, for the OAuth mechanisms), the exchange
-    /// is finished as the mechanism says and the decoded report is kept in the error's
-    /// [`ServerError::details`]. Secrets are masked in the trace.
+    /// AUTH (RFC 5034): logs in with a SASL mechanism; `secret` is the password, or the
+    /// OAuth 2 access token (XOAUTH2, OAUTHBEARER). The mechanism's first message, if the
+    /// client speaks first, goes on the AUTH line when that stays within 255 octets,
+    /// otherwise after the server's `+` (the two-step form Microsoft requires for its long
+    /// tokens); then each challenge gets the mechanism's answer. When the server answers with
+    /// an error report instead (a base64 JSON report for the OAuth mechanisms, `e=` for
+    /// SCRAM), the exchange is finished as the mechanism says and the decoded report is kept
+    /// in the error's [`ServerError::details`]. SCRAM checks the server's signature: a server
+    /// that fails to prove it knows the password gets [`Error::ServerSignature`] and nothing
+    /// more, QUIT included. Secrets and proofs are masked in the trace.
     ///
     /// ```
     /// # use pop3_core::{Client, Mechanism, scripted::ScriptedStream};
@@ -133,30 +138,57 @@ impl<S: Read + Write> Client<S> {
     /// assert!(client.get_ref().written_text().starts_with("AUTH XOAUTH2\r\ndXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQF"));
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
+    ///
+    /// CRAM-MD5, with RFC 2195's example:
+    ///
+    /// ```
+    /// # use pop3_core::{Client, Mechanism, scripted::ScriptedStream};
+    /// let server = "+OK ready\r\n+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n+OK\r\n";
+    /// let mut client = Client::new(ScriptedStream::new(server))?;
+    /// client.authenticate(Mechanism::CramMd5, "tim", "tanstaaftanstaaf")?;
+    /// assert_eq!(
+    ///     client.get_ref().written_text(),
+    ///     "AUTH CRAM-MD5\r\ndGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"
+    /// );
+    /// # Ok::<(), pop3_core::Error>(())
+    /// ```
     pub fn authenticate(
         &mut self,
         mechanism: Mechanism,
         user: &str,
         secret: &str,
     ) -> Result<String> {
-        use base64::Engine as _;
-        const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-        self.check_secret_may_travel()?;
+        if mechanism.sends_secret() {
+            self.check_secret_may_travel()?;
+        }
         let name = mechanism.name();
-        let response = Zeroizing::new(BASE64.encode(mechanism.response(user, secret).as_bytes()));
-        let inline = Zeroizing::new(format!("AUTH {name} {}", *response));
-        // RFC 5034: a command line of at most 255 octets, CRLF included.
-        let mut sent = inline.len() + 2 <= MAX_COMMAND_LINE;
-        if sent {
-            self.put_line(&inline, &format!("AUTH {name} {MASK}"))?;
-        } else {
-            let command = format!("AUTH {name}");
-            self.put_line(&command, &command)?;
+        let mut exchange = Exchange::new(mechanism, user, secret)?;
+        let command = format!("AUTH {name}");
+        // The first message when it did not fit on the AUTH line: it answers the first `+`.
+        let mut held = None;
+        match exchange.initial_response() {
+            Some(first) => {
+                let inline = Zeroizing::new(format!("{command} {}", *first.encoded()));
+                // RFC 5034: a command line of at most 255 octets, CRLF included.
+                if inline.len() + 2 <= MAX_COMMAND_LINE {
+                    let traced = match first.secret {
+                        true => format!("{command} {MASK}"),
+                        false => inline.to_string(),
+                    };
+                    self.put_line(&inline, &traced)?;
+                } else {
+                    self.put_line(&command, &command)?;
+                    held = Some(first);
+                }
+            }
+            None => self.put_line(&command, &command)?,
         }
         let mut explained = None;
         for _ in 0..4 {
             let line = self.get_status_line()?;
             if line.starts_with("+OK") {
+                let accepted = exchange.accepted();
+                self.in_step(accepted)?;
                 self.logged_in = true;
                 return Ok(line);
             }
@@ -171,14 +203,23 @@ impl<S: Read + Write> Client<S> {
                     response::shorten(&line)
                 ))));
             };
-            if sent {
-                // A challenge after the response is the server explaining its refusal.
-                let report = BASE64.decode(challenge.trim()).unwrap_or_default();
-                explained = Some(String::from_utf8_lossy(&report).into_owned());
-                self.put_sasl_line(mechanism.after_error(), "")?;
-            } else {
-                self.put_sasl_line(&response, MASK)?;
-                sent = true;
+            let step = match held.take() {
+                Some(first) => Step::Respond(first),
+                None => {
+                    let step = exchange.respond(challenge.trim());
+                    self.in_step(step)?
+                }
+            };
+            match step {
+                Step::Respond(message) => {
+                    let encoded = message.encoded();
+                    let traced = if message.secret { MASK } else { &encoded };
+                    self.put_sasl_line(&encoded, traced)?;
+                }
+                Step::Refused { report, closing } => {
+                    explained = Some(report);
+                    self.put_sasl_line(closing, closing)?;
+                }
             }
         }
         Err(self.lose_step(Error::Protocol(

@@ -183,6 +183,10 @@ impl<S: Read + Write> Client<S> {
             Error::Protocol(what) => {
                 self.out_of_step.get_or_insert_with(|| what.clone());
             }
+            // A server that failed to prove who it is gets nothing more, QUIT included.
+            Error::ServerSignature { .. } => {
+                self.out_of_step.get_or_insert_with(|| error.to_string());
+            }
             Error::Io(_) | Error::Tls(_) | Error::Timeout => {
                 self.out_of_step
                     .get_or_insert_with(|| format!("the connection failed: {error}"));
