@@ -315,8 +315,9 @@ pub type Secret = Zeroizing<String>;
 
 /// The password: from `--password-command` if given, else asked for as Python's `getpass`
 /// does: without echo on a terminal; from a pipe, one line of standard input after a
-/// warning on stderr. End of input (Ctrl-D) and a password holding a line break are
-/// errors, found before anything is sent.
+/// warning on stderr. End of input (Ctrl-D) and a password holding a control character
+/// (a line break would inject POP3 commands; PASS refuses any) are errors, found before
+/// anything is sent: the tools send USER and PASS one after the other, as the book does.
 pub fn read_password(args: &Args) -> io::Result<Secret> {
     // The TLS client certificate logs in: no secret is involved.
     if args.auth == Some(Mechanism::External) {
@@ -330,6 +331,12 @@ pub fn read_password(args: &Args) -> io::Result<Secret> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the password holds a line break or NUL, which would inject POP3 commands: refused",
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the password holds a control character, which POP3 commands cannot carry: refused",
         ));
     }
     Ok(password)

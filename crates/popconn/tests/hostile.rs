@@ -466,6 +466,9 @@ fn user_names_and_host_names_are_refused_before_anything_is_sent() {
         let out = run_piped(&mut command, "abc123\n");
         assert_one_error_line(&out, "popconn", cause);
     }
+    let mut command = tool_trusting(BIN, server.ca(), &["--timeout", "2", &host, "brandon"]);
+    let out = run_piped(&mut command, "abc\t123\n");
+    assert_one_error_line(&out, "popconn", "the password holds a control character");
     assert!(!server
         .received()
         .iter()
