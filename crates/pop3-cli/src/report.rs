@@ -2,9 +2,14 @@
 //! options, and a whole error chain on one line.
 
 use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::process::ExitCode;
 
 use pop3_core::{Error, ServerError};
 use rustls::CertificateError;
+
+use crate::args::Tool;
+use crate::screen::terminal_safe;
 
 /// The exit status when the server says its refusal is temporary: sysexits.h's
 /// EX_TEMPFAIL, which schedulers and mail fetchers take as "retry later".
@@ -81,6 +86,18 @@ pub fn error_line(error: &anyhow::Error) -> String {
         let _ = write!(line, "{cause}");
     }
     line
+}
+
+/// Ends the process: prints an error as one line on stderr ([`error_line`]), naming the tool.
+pub fn finish(tool: &Tool, outcome: anyhow::Result<ExitCode>) -> ExitCode {
+    let _ = io::stdout().flush();
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}: {}", tool.name, terminal_safe(&error_line(&e)));
+            ExitCode::from(exit_status(&e))
+        }
+    }
 }
 
 #[cfg(test)]
