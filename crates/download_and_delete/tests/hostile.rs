@@ -287,3 +287,46 @@ fn a_duplicated_answer_is_caught_before_quit_applies_a_deletion() {
         assert!(out.stderr.contains("protocol error"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn a_refused_dele_is_named_whenever_its_answer_comes() {
+    // With PIPELINING, DELE does not wait for its answer: the refusal comes in behind the
+    // answers already on their way (TOP for the next messages), and is reported then, naming
+    // the message. Without it, at once. Either way QUIT ends the session, applying only the
+    // deletions the server accepted.
+    for pipelining in [true, false] {
+        let server = HostileServer::tls(move |peer| {
+            peer.offer(if pipelining {
+                "TOP\r\nUSER\r\nPIPELINING"
+            } else {
+                "TOP"
+            });
+            peer.send("+OK ready\r\n")?;
+            peer.accept_login()?;
+            let list: String = (1..=20).map(|i| format!("{i} 20\r\n")).collect();
+            peer.answer(&format!("+OK\r\n{list}."))?;
+            while let Some(command) = peer.command()? {
+                if command == "DELE 1" {
+                    peer.send("-ERR no such message\r\n")?;
+                } else if command.starts_with("TOP") {
+                    peer.send(format!("+OK\r\nSubject: {command}\r\n\r\n.\r\n"))?;
+                } else {
+                    peer.send("+OK\r\n")?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let out = run_answering(&server, &"n\ny\n".repeat(20));
+        assert_one_error_line(
+            &out,
+            "download_and_delete",
+            "DELE 1 was refused: -ERR no such message",
+        );
+        assert_eq!(
+            server.received().last().map(String::as_str),
+            Some("QUIT"),
+            "pipelining {pipelining}"
+        );
+    }
+}

@@ -41,7 +41,10 @@ pub fn try_later(refusal: &ServerError) -> Option<&'static str> {
 /// again later ([`try_later`]), 1 otherwise.
 pub fn exit_status(error: &anyhow::Error) -> u8 {
     let temporary = error.chain().any(|cause| {
-        matches!(cause.downcast_ref::<Error>(), Some(Error::Server(refusal)) if try_later(refusal).is_some())
+        cause
+            .downcast_ref::<Error>()
+            .and_then(Error::server_refusal)
+            .is_some_and(|refusal| try_later(refusal).is_some())
     });
     if temporary {
         EXIT_TEMPFAIL
@@ -61,11 +64,10 @@ pub fn describe(error: &Error) -> String {
         Error::Tls(rustls::Error::InvalidMessage(_)) => {
             format!("{error} (a plain POP3 port? try --stls)")
         }
-        Error::Server(refusal) => match try_later(refusal) {
+        _ => match error.server_refusal().and_then(try_later) {
             Some(hint) => format!("{error} ({hint})"),
             None => error.to_string(),
         },
-        _ => error.to_string(),
     }
 }
 

@@ -40,8 +40,8 @@ pub fn connect(args: &Args) -> Result<Client<Stream>> {
 /// ignored), and to switch to UTF8 (RFC 6856) when the user name or secret is not ASCII. So
 /// the book's exchange stays the book's wherever nothing is gained, and always with
 /// `--no-pipelining`. USER and PASS then travel together where the server offers
-/// PIPELINING; commands for the mailbox go once the login's answer is in (see
-/// [`Client::login`]).
+/// PIPELINING and lists USER; commands for the mailbox go once the login's answer is in
+/// (see [`Client::login`]).
 pub fn prepare_login(
     p: &mut Client<Stream>,
     args: &Args,
@@ -59,7 +59,12 @@ pub fn prepare_login(
         },
         false => None,
     };
-    p.set_pipelining(may_pipeline && capabilities.as_ref().is_some_and(|c| c.has("PIPELINING")));
+    // USER and PASS travel together only where CAPA lists USER: a server that leaves it out
+    // (Dovecot on a connection it deems insecure) refuses USER, and PASS must not follow.
+    let offered = |name| capabilities.as_ref().is_some_and(|c| c.has(name));
+    p.set_pipelining(
+        may_pipeline && offered("PIPELINING") && (args.auth.is_some() || offered("USER")),
+    );
     if needs_utf8 && capabilities.as_ref().is_some_and(|c| c.has("UTF8")) {
         p.utf8()?;
     }
@@ -234,7 +239,10 @@ mod tests {
         let mut client = Client::new(stream.clone()).unwrap();
         let refused = client.dele(9).map(|_| ExitCode::SUCCESS);
         let error = quit(client, refused).unwrap_err();
-        assert_eq!(format!("{error:#}"), "-ERR no such message");
+        assert_eq!(
+            format!("{error:#}"),
+            "DELE 9 was refused: -ERR no such message"
+        );
         assert_eq!(stream.written(), "DELE 9\r\nQUIT\r\n");
 
         let stream = Shared::new(&format!("{READY}+OK bye\r\n"));

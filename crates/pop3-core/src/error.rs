@@ -108,6 +108,14 @@ pub enum Error {
     /// A command was asked for after QUIT went ahead (pipelined): the server ends the session
     /// at QUIT, so nothing more is sent.
     QuitAhead,
+    /// DELE was refused. Sent without waiting (pipelining), its answer came in ahead of a
+    /// later command's, which was read to its end and set aside. The message stays unmarked.
+    DeleRefused {
+        /// The message.
+        number: u32,
+        /// The server's answer.
+        refusal: ServerError,
+    },
     /// SCRAM: the server did not prove that it knows the password, so it may be an impostor
     /// or someone in the middle; nothing more is sent to it.
     ServerSignature {
@@ -189,6 +197,17 @@ impl Error {
     pub fn connection_lost(&self) -> bool {
         matches!(self, Error::Io(_) | Error::Tls(_) | Error::Timeout)
     }
+
+    /// The server's `-ERR` answer behind this error, if it is a refusal: of the command
+    /// asked for, of STLS, or of a DELE sent earlier without waiting.
+    pub fn server_refusal(&self) -> Option<&ServerError> {
+        match self {
+            Error::Server(refusal)
+            | Error::StlsRefused(refusal)
+            | Error::DeleRefused { refusal, .. } => Some(refusal),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -257,6 +276,9 @@ impl fmt::Display for Error {
             ),
             Error::QuitAhead => {
                 f.write_str("QUIT went ahead: the server ends the session after it")
+            }
+            Error::DeleRefused { number, refusal } => {
+                write!(f, "DELE {number} was refused: {refusal}")
             }
             Error::ServerSignature { missing: false } => f.write_str(
                 "the server's SCRAM signature does not match: it does not know the password, or someone is in the middle",
@@ -328,7 +350,7 @@ impl std::error::Error for Error {
             Error::Io(e) => Some(e),
             Error::Tls(e) => Some(e),
             Error::CaFile { io: Some(e), .. } | Error::ClientCert { io: Some(e), .. } => Some(e),
-            Error::StlsRefused(refusal) => Some(refusal),
+            Error::StlsRefused(refusal) | Error::DeleRefused { refusal, .. } => Some(refusal),
             _ => None,
         }
     }

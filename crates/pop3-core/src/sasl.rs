@@ -285,6 +285,13 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// Whether the server's next challenge must be masked in the trace: SCRAM's server-final
+    /// (`v=...`), which, with the salt and nonces shown before it, would let a reader of the
+    /// trace test password guesses offline.
+    pub(crate) fn next_challenge_is_secret(&self) -> bool {
+        matches!(&self.state, State::Scram(scram) if matches!(scram.stage, ScramStage::Final { .. }))
+    }
+
     /// The server accepted the login: whether the mechanism lets it. A SCRAM server must
     /// first have proved it knows the password; one that did not may be an impostor.
     pub(crate) fn accepted(&self) -> crate::Result<()> {

@@ -116,6 +116,13 @@ impl TlsConfig {
                 "not the key of the certificate in {}",
                 cert_file.display()
             )),
+            // The certificate's own public key could not be read: the certificate is at fault.
+            rustls::Error::InvalidCertificate(_) => Error::ClientCert {
+                path: cert_file.to_owned(),
+                key: false,
+                why: "the certificate is damaged (its public key cannot be read)".into(),
+                io: None,
+            },
             _ => unusable(
                 "a private key of a kind not supported, or damaged \
                  (RSA, ECDSA P-256 and P-384, and Ed25519 are supported)"
@@ -892,9 +899,21 @@ mod tests {
             "damaged.pem",
             "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
         );
+        let broken_cert = temp_file(
+            "broken-cert.pem",
+            "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+        );
         let missing = Path::new("/nonexistent/client.pem");
         let shown = |path: &Path| path.display().to_string();
-        let cases: [(&Path, Option<&Path>, String); 9] = [
+        let cases: [(&Path, Option<&Path>, String); 10] = [
+            (
+                &broken_cert,
+                Some(&key),
+                format!(
+                    "client certificate file {}: the certificate is damaged",
+                    shown(&broken_cert)
+                ),
+            ),
             (
                 missing,
                 None,

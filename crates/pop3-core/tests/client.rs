@@ -852,7 +852,7 @@ fn a_refused_deferred_dele_before_a_message_leaves_the_session_in_step() {
     client.set_pipelining(true);
     client.dele(9).unwrap();
     let err = client.retr(1).unwrap_err();
-    assert_eq!(err.to_string(), "-ERR no such message");
+    assert_eq!(err.to_string(), "DELE 9 was refused: -ERR no such message");
     // RETR's message was read to its end and set aside: STAT gets its own answer.
     assert_eq!(client.stat().unwrap(), Stat { count: 1, size: 10 });
 }
@@ -864,7 +864,10 @@ fn a_refused_deferred_dele_is_reported_at_the_next_command() {
     client.set_pipelining(true);
     client.dele(3).unwrap();
     let err = client.stat().unwrap_err();
-    assert_eq!(err.to_string(), "-ERR Message is deleted.");
+    assert_eq!(
+        err.to_string(),
+        "DELE 3 was refused: -ERR Message is deleted."
+    );
     assert_eq!(client.stat().unwrap(), Stat { count: 5, size: 50 });
 }
 
@@ -1002,4 +1005,53 @@ fn quit_goes_after_a_refusal_not_out_of_step_nor_with_the_connection_lost() {
     assert!(client.out_of_step(), "{error}");
     assert!(!client.may_quit_after(&error));
     assert!(!client.may_quit_after(&refused));
+}
+
+#[test]
+fn a_refused_pipelined_dele_is_named_and_not_counted_as_marked() {
+    let server = "+OK 3 30\r\n-ERR no such message\r\n+OK\r\n+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n+OK bye\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{server}"))).unwrap();
+    client.set_pipelining(true);
+    assert_eq!(client.stat().unwrap().count, 3);
+    client.dele(9).unwrap(); // sent, refused later
+    let refused = client.noop().unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "DELE 9 was refused: -ERR no such message"
+    );
+    assert!(client.may_quit_after(&refused));
+    assert_eq!(client.marked_for_deletion(), 0);
+    // STAT's 3 messages, none marked: a LIST of 3 is no lie.
+    assert_eq!(client.list().unwrap().len(), 3);
+    assert_eq!(client.quit().unwrap(), "+OK bye");
+}
+
+#[test]
+fn rset_takes_effect_though_it_reports_an_earlier_refused_dele() {
+    let server = "+OK 3 30\r\n+OK\r\n-ERR no such message\r\n+OK reset\r\n+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n+OK bye\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{server}"))).unwrap();
+    client.set_pipelining(true);
+    client.stat().unwrap();
+    client.dele(1).unwrap();
+    client.dele(9).unwrap();
+    let refused = client.rset().unwrap_err();
+    assert!(
+        matches!(refused, Error::DeleRefused { number: 9, .. }),
+        "{refused}"
+    );
+    assert_eq!(client.marked_for_deletion(), 0);
+    assert_eq!(client.list().unwrap().len(), 3);
+    assert_eq!(client.quit().unwrap(), "+OK bye");
+}
+
+#[test]
+fn a_list_sent_ahead_is_checked_against_the_marks_made_before_it() {
+    let server = "+OK 3 30\r\n+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n+OK marked\r\n+OK bye\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{server}"))).unwrap();
+    client.set_pipelining(true);
+    client.stat().unwrap();
+    client.send_ahead(Command::List).unwrap();
+    client.dele(1).unwrap(); // after LIST went: its answer still lists message 1
+    assert_eq!(client.list().unwrap().len(), 3);
+    assert_eq!(client.quit().unwrap(), "+OK bye");
 }

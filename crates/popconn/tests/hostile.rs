@@ -546,3 +546,46 @@ fn a_login_refused_for_now_exits_75_with_a_hint() {
         assert_eq!(out.code, Some(code), "{refusal}");
     }
 }
+
+#[test]
+fn without_user_in_capa_pass_waits_for_users_answer() {
+    // Dovecot leaves USER out of CAPA where it refuses plaintext logins: USER is refused, and
+    // the password must not follow it, pipelining or not.
+    let server = HostileServer::tls(|peer| {
+        peer.offer("PIPELINING");
+        peer.send(GREETING)?;
+        peer.answer("-ERR [AUTH] Plaintext authentication disallowed")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &[]);
+    assert_eq!(
+        out.stdout,
+        "Login failed: -ERR [AUTH] Plaintext authentication disallowed\n"
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(
+        !server.received().iter().any(|c| c.starts_with("PASS")),
+        "{:?}",
+        server.received()
+    );
+}
+
+#[test]
+fn a_temporary_stls_refusal_exits_75() {
+    let server = HostileServer::plain(|peer| {
+        peer.offer("STLS");
+        peer.send(GREETING)?;
+        peer.answer("-ERR [SYS/TEMP] TLS temporarily unavailable")?;
+        peer.answer_rest()
+    })
+    .unwrap();
+    let out = run_against(BIN, &server, &["--stls"]);
+    assert_one_error_line_exiting(
+        &out,
+        "popconn",
+        "the server refused STLS (-ERR [SYS/TEMP] TLS temporarily unavailable)",
+        75,
+    );
+    assert!(out.stderr.contains("try again later"), "{}", out.stderr);
+}

@@ -65,7 +65,8 @@ server_tests! {
 }
 
 /// Logs in with `mechanism`, traced: the trace shows the exchange, but neither the password
-/// nor what proves it (SCRAM's proof, CRAM-MD5's digest): that line is `********`.
+/// nor what proves it (SCRAM's proof, CRAM-MD5's digest): that line is `********`. Nor does it
+/// show SCRAM's server signature, which with the salt would let a reader test guesses.
 fn logs_in_with(server: playground::ServerKind, mechanism: &str) {
     let p = start(server);
     let mut command = tool(
@@ -99,6 +100,21 @@ fn logs_in_with(server: playground::ServerKind, mechanism: &str) {
                 out.stderr
             );
         }
+    }
+    for challenge in out
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("S: + "))
+    {
+        let text = sasl_text(challenge);
+        assert!(
+            !text.starts_with("v="),
+            "{name}: the server signature in the trace: {}",
+            out.stderr
+        );
+    }
+    if name.starts_with("SCRAM") {
+        assert!(out.stderr.contains("\nS: + ********\n"), "{}", out.stderr);
     }
 }
 

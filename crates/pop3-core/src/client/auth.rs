@@ -36,7 +36,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn user(&mut self, name: &str) -> Result<()> {
-        self.yes_or_no_cmd(&format!("USER {name}"))
+        self.yes_or_no_cmd(&format!("USER {name}"), None)
     }
 
     /// PASS: the password, masked in the trace and wiped after. Refused on a connection
@@ -185,7 +185,10 @@ impl<S: Read + Write> Client<S> {
         }
         let mut explained = None;
         for _ in 0..4 {
-            let line = self.get_status_line()?;
+            let line = match exchange.next_challenge_is_secret() {
+                true => self.get_secret_challenge()?,
+                false => self.get_status_line()?,
+            };
             if line.starts_with("+OK") {
                 let accepted = exchange.accepted();
                 self.in_step(accepted)?;

@@ -65,7 +65,12 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn list_iter(&mut self) -> Result<Listings<'_, S>> {
-        let check = ListCheck::new(self.live_messages, self.marked);
+        // A LIST sent ahead is answered as things stood when it went, not as they are now.
+        let marked = match self.list_sent_ahead.take() {
+            Some(marked) if self.list_went_ahead() => marked,
+            _ => self.marked,
+        };
+        let check = ListCheck::new(self.live_messages, marked);
         let lines = self.listing_cmd(Request::Command(Command::List))?;
         Ok(Listings { lines, check })
     }
@@ -158,7 +163,7 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn dele(&mut self, number: u32) -> Result<()> {
-        self.yes_or_no_cmd(&format!("DELE {number}"))?;
+        self.yes_or_no_cmd(&format!("DELE {number}"), Some(number))?;
         self.marked += 1;
         Ok(())
     }
@@ -185,11 +190,14 @@ impl<S: Read + Write> Client<S> {
     /// # Ok::<(), pop3_core::Error>(())
     /// ```
     pub fn rset(&mut self) -> Result<String> {
+        // A refusal among the answers still on their way (a DELE's) does not undo RSET's
+        // own effect: it is reported once RSET's answer is in and taken into account.
+        let refusal = self.settle(self.pending.len())?;
         let reply = self.short_cmd("RSET")?;
         // Deletions from before the last STAT come back too: the count is unknown again.
         self.live_messages = None;
         self.marked = 0;
-        Ok(reply)
+        refusal.map_or(Ok(reply), Err)
     }
 
     /// UIDL: every message's unique id.

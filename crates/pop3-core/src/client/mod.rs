@@ -70,8 +70,10 @@ pub struct Client<S> {
     /// Messages not marked as deleted, as last counted by STAT and kept up by DELE and
     /// RSET: a LIST longer than that is a broken or lying server.
     live_messages: Option<LiveCount>,
-    /// DELE commands sent in this session since the last RSET.
+    /// DELE commands sent in this session since the last RSET (less those refused).
     marked: u32,
+    /// The deletions marked when a LIST went ahead: what its answer is checked against.
+    list_sent_ahead: Option<u32>,
     /// The server accepted a login: the session is in the TRANSACTION state.
     logged_in: bool,
     /// The protocol error after which the server's answers can no longer be matched to
@@ -120,6 +122,7 @@ impl<S: Read + Write> Client<S> {
             kept_limit: usize::MAX,
             live_messages: None,
             marked: 0,
+            list_sent_ahead: None,
             logged_in: false,
             out_of_step: None,
         }

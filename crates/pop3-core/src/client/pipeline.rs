@@ -91,9 +91,9 @@ impl<'a> Request<'a> {
 pub(super) enum Sent {
     /// Sent ahead: its answer is kept for its method.
     Ahead(Command),
-    /// USER or DELE, sent without waiting: its answer is only checked, a refusal being
-    /// reported with the next answer asked for.
-    Unanswered,
+    /// USER or DELE (with its message), sent without waiting: its answer is only checked,
+    /// a refusal being reported with the next answer asked for.
+    Unanswered { dele: Option<u32> },
 }
 
 /// An answer read before it was asked for: status line and, when multi-line, the data.
@@ -154,18 +154,32 @@ impl<S: Read + Write> Client<S> {
             let line = command.line();
             self.put_line(&line, &line)?;
             self.pending.push_back(Sent::Ahead(command));
+            if command == Command::List {
+                self.list_sent_ahead = Some(self.marked);
+            }
         }
         Ok(())
     }
 
-    /// A command whose answer says only yes or no (USER, DELE): with pipelining, sent
-    /// without waiting for it; otherwise exchanged as any other.
-    pub(super) fn yes_or_no_cmd(&mut self, line: &str) -> Result<()> {
+    /// Whether a LIST went ahead and its answer is still to be taken.
+    pub(super) fn list_went_ahead(&self) -> bool {
+        self.pending.contains(&Sent::Ahead(Command::List))
+            || self.kept.iter().any(|kept| kept.command == Command::List)
+    }
+
+    /// A command whose answer says only yes or no (USER, DELE of message `dele`): with
+    /// pipelining, sent without waiting for it; otherwise exchanged as any other.
+    pub(super) fn yes_or_no_cmd(&mut self, line: &str, dele: Option<u32>) -> Result<()> {
         if !self.pipelining {
-            return self.short_cmd(line).map(drop);
+            return match (self.short_cmd(line), dele) {
+                (Err(Error::Server(refusal)), Some(number)) => {
+                    Err(Error::DeleRefused { number, refusal })
+                }
+                (answer, _) => answer.map(drop),
+            };
         }
         self.put_line(line, line)?;
-        self.pending.push_back(Sent::Unanswered);
+        self.pending.push_back(Sent::Unanswered { dele });
         Ok(())
     }
 
@@ -293,10 +307,18 @@ impl<S: Read + Write> Client<S> {
                     answer,
                     dropped,
                 }),
-                (Sent::Unanswered, Err(refusal)) => {
+                (Sent::Unanswered { dele }, Err(refusal)) => {
+                    let refusal = match (dele, refusal) {
+                        // Counted as marked when sent: it is not.
+                        (Some(number), Error::Server(refusal)) => {
+                            self.marked = self.marked.saturating_sub(1);
+                            Error::DeleRefused { number, refusal }
+                        }
+                        (_, refusal) => refusal,
+                    };
                     refused.get_or_insert(refusal);
                 }
-                (Sent::Unanswered, Ok(_)) => {}
+                (Sent::Unanswered { .. }, Ok(_)) => {}
             }
         }
         Ok(refused)

@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 
 use zeroize::Zeroizing;
 
+use super::auth::MASK;
 use super::pipeline::{Command, Sent};
 use super::Client;
 use crate::error::{Error, Result, ServerError};
@@ -136,6 +137,17 @@ impl<S: Read + Write> Client<S> {
     pub(super) fn get_status_line(&mut self) -> Result<String> {
         let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
         self.trace("S", &line);
+        Ok(line)
+    }
+
+    /// Reads one status line, as text; a SASL challenge in it (`+ ...`) is shown masked in
+    /// the trace.
+    pub(super) fn get_secret_challenge(&mut self) -> Result<String> {
+        let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
+        match line.starts_with('+') && !line.starts_with("+OK") {
+            true => self.trace("S", &format!("+ {MASK}")),
+            false => self.trace("S", &line),
+        }
         Ok(line)
     }
 
