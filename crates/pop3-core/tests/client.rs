@@ -1055,3 +1055,20 @@ fn a_list_sent_ahead_is_checked_against_the_marks_made_before_it() {
     assert_eq!(client.list().unwrap().len(), 3);
     assert_eq!(client.quit().unwrap(), "+OK bye");
 }
+
+#[test]
+fn a_dele_refused_after_stat_counted_leaves_the_count_sound() {
+    // Found by the session fuzz target: STAT's answer is taken with DELE 3 counted as
+    // marked; DELE's refusal, read later, takes the mark back.
+    let server = "+OK 3 30\r\n-ERR no such message\r\n+OK\r\n1 10\r\n.\r\n+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n";
+    let mut client = Client::new(ScriptedStream::new(format!("{GREETING}{server}"))).unwrap();
+    client.set_pipelining(true);
+    client.send_ahead(Command::Stat).unwrap();
+    client.dele(3).unwrap();
+    assert_eq!(client.stat().unwrap().count, 3);
+    assert!(matches!(
+        client.list(),
+        Err(Error::DeleRefused { number: 3, .. })
+    ));
+    assert_eq!(client.list().unwrap().len(), 3);
+}

@@ -27,7 +27,11 @@ impl ListCheck {
         ListCheck {
             previous: 0,
             listed: 0,
-            most: live.map(|live| live.counted.saturating_sub(marked - live.marked_then)),
+            // A DELE refused after STAT counted (its answer read later) makes `marked` smaller.
+            most: live.map(|live| {
+                live.counted
+                    .saturating_sub(marked.saturating_sub(live.marked_then))
+            }),
         }
     }
 
