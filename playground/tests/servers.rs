@@ -66,7 +66,7 @@ server_tests! {
         assert_eq!(c.stat().unwrap().count, 5);
         c.rset().unwrap();
         assert_eq!(c.stat().unwrap().count, 6);
-        assert!(matches!(c.dele(7), Err(Error::Server(_))));
+        assert!(matches!(c.dele(7), Err(Error::DeleRefused { number: 7, .. })));
         c.dele(2).unwrap();
         c.quit().unwrap();
 
