@@ -28,16 +28,14 @@ pub fn read_password(args: &Args) -> io::Result<Secret> {
         Some(command) => secret_from_command(command, args.timeout)?,
         None => prompt_for_password()?,
     };
-    if has_line_break(&password) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the password holds a line break or NUL, which would inject POP3 commands: refused",
-        ));
-    }
     if password.chars().any(char::is_control) {
+        let why = match has_line_break(&password) {
+            true => "a line break or NUL, which would inject POP3 commands",
+            false => "a control character, which POP3 commands cannot carry",
+        };
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "the password holds a control character, which POP3 commands cannot carry: refused",
+            format!("the password holds {why}: refused"),
         ));
     }
     Ok(password)

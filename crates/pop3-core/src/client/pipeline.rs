@@ -171,12 +171,10 @@ impl<S: Read + Write> Client<S> {
     /// pipelining, sent without waiting for it; otherwise exchanged as any other.
     pub(super) fn yes_or_no_cmd(&mut self, line: &str, dele: Option<u32>) -> Result<()> {
         if !self.pipelining {
-            return match (self.short_cmd(line), dele) {
-                (Err(Error::Server(refusal)), Some(number)) => {
-                    Err(Error::DeleRefused { number, refusal })
-                }
-                (answer, _) => answer.map(drop),
-            };
+            return self
+                .short_cmd(line)
+                .map(drop)
+                .map_err(|e| named_refusal(dele, e));
         }
         self.put_line(line, line)?;
         self.pending.push_back(Sent::Unanswered { dele });
@@ -230,8 +228,8 @@ impl<S: Read + Write> Client<S> {
         })
     }
 
-    /// Sends the command unless it went ahead, reads the answers to the commands sent before it, then its status line;
-    /// an answer read earlier and kept is taken instead. A refusal of an earlier command
+    /// Sends the command unless it went ahead, reads the answers to the commands sent before
+    /// it, then its status line; an answer read earlier and kept is taken instead. A refusal of an earlier command
     /// (USER, DELE) is reported here, once this answer has been read to its end so that the
     /// session stays in step.
     fn exchange(&mut self, request: Request, answer: Answer) -> Result<Reply> {
@@ -308,15 +306,11 @@ impl<S: Read + Write> Client<S> {
                     dropped,
                 }),
                 (Sent::Unanswered { dele }, Err(refusal)) => {
-                    let refusal = match (dele, refusal) {
+                    if dele.is_some() {
                         // Counted as marked when sent: it is not.
-                        (Some(number), Error::Server(refusal)) => {
-                            self.marked = self.marked.saturating_sub(1);
-                            Error::DeleRefused { number, refusal }
-                        }
-                        (_, refusal) => refusal,
-                    };
-                    refused.get_or_insert(refusal);
+                        self.marked = self.marked.saturating_sub(1);
+                    }
+                    refused.get_or_insert(named_refusal(dele, refusal));
                 }
                 (Sent::Unanswered { .. }, Ok(_)) => {}
             }
@@ -328,6 +322,16 @@ impl<S: Read + Write> Client<S> {
     fn kept_octets(&self) -> usize {
         let data = |kept: &Kept| kept.answer.as_ref().map_or(0, |(_, data)| data.len());
         self.kept.iter().map(data).sum()
+    }
+}
+
+/// The refusal of a yes-or-no command, named: a DELE's (of message `dele`) says which
+/// message, whether it came at once or with a later command's answer; USER's stays the
+/// server's own line, as the book prints it (`Login failed: -ERR ...`).
+fn named_refusal(dele: Option<u32>, error: Error) -> Error {
+    match (dele, error) {
+        (Some(number), Error::Server(refusal)) => Error::DeleRefused { number, refusal },
+        (_, error) => error,
     }
 }
 

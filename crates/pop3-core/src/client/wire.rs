@@ -133,9 +133,14 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
+    /// Reads one status line, as text, untraced.
+    fn read_status_line(&mut self) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.get_line("before answering")?).into_owned())
+    }
+
     /// Reads one status line, as text.
     pub(super) fn get_status_line(&mut self) -> Result<String> {
-        let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
+        let line = self.read_status_line()?;
         self.trace("S", &line);
         Ok(line)
     }
@@ -143,7 +148,7 @@ impl<S: Read + Write> Client<S> {
     /// Reads one status line, as text; a SASL challenge in it (`+ ...`) is shown masked in
     /// the trace.
     pub(super) fn get_secret_challenge(&mut self) -> Result<String> {
-        let line = String::from_utf8_lossy(&self.get_line("before answering")?).into_owned();
+        let line = self.read_status_line()?;
         match line.starts_with('+') && !line.starts_with("+OK") {
             true => self.trace("S", &format!("+ {MASK}")),
             false => self.trace("S", &line),
